@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * qremap - qmp.h: a QEMU Machine Protocol client
+ *
+ * One struct qmp_client per monitor connection, no global state. Commands are
+ * sent one at a time, each with its own "id" and deadline; events that
+ * arrive while a reply is awaited are queued, and callers can wait for a
+ * specific one (DEVICE_DELETED for a given device, say) with a bound. A
+ * descriptor can ride along with a command (getfd, add-fd) as SCM_RIGHTS.
+ *
+ * Facts this relies on (QEMU docs/interop/qmp-spec.rst, checked against QEMU
+ * 7.2 and 10.0): the server greets with {"QMP": {...}}; nothing but
+ * qmp_capabilities is accepted before negotiation; replies echo the request's
+ * "id", except that a request QEMU cannot parse gets an error without one;
+ * events may come at any time; file descriptors arrive with the bytes of the
+ * command that uses them, one per command.
+ */
+#ifndef QREMAP_QMP_H
+#define QREMAP_QMP_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "qremap/error.h"
+
+#define QMP_DEFAULT_TIMEOUT_MS 10000
+#define QMP_MAX_MESSAGE	       (64u << 20) /* larger frames are a protocol error */
+#define QMP_MAX_QUEUED_EVENTS  4096	   /* older events are dropped beyond this */
+
+/**
+ * struct qmp_version - what the greeting says about QEMU
+ * @major:	major version
+ * @minor:	minor version
+ * @micro:	micro version
+ * @package:	distribution package string, e.g. "Debian 1:10.0.2+ds-2..."
+ */
+struct qmp_version {
+	int major;
+	int minor;
+	int micro;
+	char package[128];
+};
+
+struct qmp_client;
+
+/**
+ * typedef qmp_trace_fn - observer of raw protocol traffic
+ * @opaque:	caller's pointer
+ * @outgoing:	true for bytes sent to QEMU, false for received objects
+ * @text:	one JSON object, not NUL-terminated
+ * @len:	its length
+ * @fd:		descriptor passed with it, or -1
+ */
+typedef void (*qmp_trace_fn)(void *opaque, bool outgoing, const char *text, size_t len, int fd);
+
+/**
+ * typedef qmp_event_match_fn - predicate for qmp_wait_event()
+ * @event:	the whole event object ("event", "data", "timestamp")
+ * @opaque:	caller's pointer
+ *
+ * Return: true if this is the event the caller waits for
+ */
+typedef bool (*qmp_event_match_fn)(json_t *event, void *opaque);
+
+int qmp_connect_unix(const char *path, struct qmp_client **out, struct qr_error *err);
+int qmp_adopt_fd(int fd, const char *label, struct qmp_client **out, struct qr_error *err);
+void qmp_close(struct qmp_client *c);
+void qmp_closep(struct qmp_client **c);
+#define _cleanup_qmp_ _cleanup_(qmp_closep)
+
+int qmp_handshake(struct qmp_client *c, int timeout_ms, struct qr_error *err);
+const struct qmp_version *qmp_get_version(const struct qmp_client *c);
+bool qmp_version_at_least(const struct qmp_client *c, int major, int minor, int micro);
+pid_t qmp_peer_pid(const struct qmp_client *c);
+const char *qmp_label(const struct qmp_client *c);
+int qmp_get_fd(const struct qmp_client *c);
+void qmp_set_trace(struct qmp_client *c, qmp_trace_fn fn, void *opaque);
+void qmp_set_timeout(struct qmp_client *c, int timeout_ms);
+int qmp_get_timeout(const struct qmp_client *c);
+
+int qmp_execute(struct qmp_client *c, const char *command, json_t *args, json_t **result,
+		struct qr_error *err);
+int qmp_execute_fd(struct qmp_client *c, const char *command, json_t *args, int fd,
+		   int timeout_ms, json_t **result, struct qr_error *err);
+int qmp_executef(struct qmp_client *c, json_t **result, struct qr_error *err, const char *command,
+		 const char *fmt, ...);
+int qmp_hmp(struct qmp_client *c, const char *command_line, char **output, struct qr_error *err);
+
+int qmp_wait_event(struct qmp_client *c, const char *name, qmp_event_match_fn match, void *opaque,
+		   int timeout_ms, json_t **event, struct qr_error *err);
+int qmp_wait_device_deleted(struct qmp_client *c, const char *device_id, int timeout_ms,
+			    struct qr_error *err);
+int qmp_poll_events(struct qmp_client *c, int timeout_ms, struct qr_error *err);
+json_t *qmp_take_event(struct qmp_client *c, const char *name, qmp_event_match_fn match,
+		       void *opaque);
+size_t qmp_queued_events(const struct qmp_client *c);
+unsigned long qmp_dropped_events(const struct qmp_client *c);
+
+#endif /* QREMAP_QMP_H */

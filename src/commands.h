@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * qremap - commands.h: entry points of the qremap subcommands (private to
+ * the qremap binary)
+ */
+#ifndef QREMAP_COMMANDS_H
+#define QREMAP_COMMANDS_H
+
+#include <stdbool.h>
+
+#include "qremap/qmp.h"
+
+/* Exit codes shared by every subcommand (documented in qremap(1)) */
+enum qremap_exit {
+	EXIT_DONE = 0,		/* done */
+	EXIT_FAILED = 1,	/* failed, nothing changed (or rolled back) */
+	EXIT_USAGE = 2,		/* bad command line */
+};
+
+/**
+ * struct global_opts - options valid before any subcommand
+ * @trace_qmp:	print every QMP message on stderr
+ */
+struct global_opts {
+	bool trace_qmp;
+};
+
+int cmd_inspect(int argc, char **argv, const struct global_opts *g);
+
+int connect_monitor(const char *path, int timeout_ms, const struct global_opts *g,
+		    struct qmp_client **out, struct qr_error *err);
+
+#endif /* QREMAP_COMMANDS_H */

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* qremap - main.c: command line entry point and subcommand dispatch
+ *
+ * qremap rebuilds the disks and NICs that Incus (or anything else) hot-plugs
+ * into a paused QEMU, so that guests without PCI hotplug can see them.
+ */
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "qremap/log.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: qremap [-v|-q] [--trace-qmp] COMMAND [OPTIONS]\n"
+		   "\n"
+		   "Commands:\n"
+		   "  inspect --qmp PATH [--json]   show a VM's controllers, NICs, taps and disks\n"
+		   "\n"
+		   "Global options:\n"
+		   "  -v, --verbose    more messages (repeat for debug output)\n"
+		   "  -q, --quiet      errors only\n"
+		   "  --trace-qmp      print every QMP message on stderr\n"
+		   "  -h, --help       this text\n"
+		   "  -V, --version    print the version\n"
+		   "\n"
+		   "'qremap COMMAND --help' describes each command. See qremap(1).\n");
+}
+
+/* Print raw QMP traffic, one object per line. */
+static void trace_qmp(void *opaque, bool outgoing, const char *text, size_t len, int fd)
+{
+	const char *label = opaque;
+
+	if (fd >= 0)
+		fprintf(stderr, "qmp %s %s %.*s  [fd %d]\n", label, outgoing ? "->" : "<-",
+			(int)len, text, fd);
+	else
+		fprintf(stderr, "qmp %s %s %.*s\n", label, outgoing ? "->" : "<-", (int)len, text);
+}
+
+/**
+ * connect_monitor() - connect and negotiate, with the global tracing options
+ * @path:	QMP socket path
+ * @timeout_ms:	per-command timeout, also bounds the handshake
+ * @g:		global options
+ * @out:	client
+ * @err:	error object
+ *
+ * Return: 0 on success, -1 on failure
+ */
+int connect_monitor(const char *path, int timeout_ms, const struct global_opts *g,
+		    struct qmp_client **out, struct qr_error *err)
+{
+	struct qmp_client *c;
+
+	if (qmp_connect_unix(path, &c, err) < 0)
+		return -1;
+	if (g->trace_qmp)
+		qmp_set_trace(c, trace_qmp, (void *)"");
+	qmp_set_timeout(c, timeout_ms);
+	if (qmp_handshake(c, timeout_ms, err) < 0) {
+		qmp_close(c);
+		return -1;
+	}
+	log_info("connected to %s: QEMU %d.%d.%d", path, qmp_get_version(c)->major,
+	     qmp_get_version(c)->minor, qmp_get_version(c)->micro);
+	*out = c;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "verbose", no_argument, NULL, 'v' }, { "quiet", no_argument, NULL, 'q' },
+		{ "trace-qmp", no_argument, NULL, 'T' }, { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 },
+	};
+	struct global_opts g = { 0 };
+	int level = LOG_LVL_WARN, opt;
+	const char *cmd;
+
+	/* stop at the first non-option: the subcommand parses the rest */
+	while ((opt = getopt_long(argc, argv, "+vqhV", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'v':
+			if (level < LOG_LVL_TRACE)
+				level++;
+			break;
+		case 'q':
+			level = LOG_LVL_ERROR;
+			break;
+		case 'T':
+			g.trace_qmp = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_DONE;
+		case 'V':
+			printf("qremap %s\n", QREMAP_VERSION);
+			return EXIT_DONE;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	log_set_level((enum log_level)level);
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+	if (!strcmp(cmd, "inspect"))
+		return cmd_inspect(argc, argv, &g);
+	log_error("unknown command '%s' (see qremap --help)", cmd);
+	return EXIT_USAGE;
+}
