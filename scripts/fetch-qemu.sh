@@ -1,0 +1,56 @@
+#!/bin/bash
+# Unpack QEMU 10.0 from Debian bookworm-backports beside the installed QEMU
+# (Debian 12's 7.2), so tests exercise both: their tap-queue and usb-net
+# behaviour differ (facts.md sections 4-5), and 10.0 is what Incus installs.
+#
+#   scripts/fetch-qemu.sh            -> .cache/qemu-10.0/qemu-system-x86_64
+#
+# Nothing is installed system-wide: a private apt configuration downloads the
+# .debs (apt-get download), dpkg-deb -x unpacks them under .cache, and a
+# wrapper script points the binary at its own firmware (-L) and modules
+# (QEMU_MODULE_DIR). Idempotent.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cache=$top/.cache
+dest=$cache/qemu-10.0
+apt_dir=$cache/apt-bpo
+suite=bookworm-backports
+want=${QREMAP_QEMU10_VERSION:-10.0}
+
+if [ -x "$dest/qemu-system-x86_64" ] && "$dest/qemu-system-x86_64" -version 2>/dev/null | grep -q "version $want"; then
+	echo "fetch-qemu: $("$dest/qemu-system-x86_64" -version | head -1)"
+	exit 0
+fi
+
+mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$dest"
+# the mirror this machine already uses for bookworm
+uri=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
+[ -n "$uri" ] || uri=$(awk '$1 == "deb" && $3 == "bookworm" {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
+[ -n "$uri" ] || uri=http://deb.debian.org/debian
+echo "deb $uri $suite main" > "$apt_dir/sources.list"
+opts=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
+      -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache"
+      -o "APT::Default-Release=$suite" -o APT::Sandbox::User=root)
+apt-get "${opts[@]}" update -qq
+ver=$(apt-cache "${opts[@]}" policy qemu-system-x86 | awk '/Candidate:/ {print $2}')
+case "$ver" in
+*:"$want".*) ;;
+*) echo "fetch-qemu: $suite offers qemu-system-x86 $ver, not $want.x" >&2; exit 1 ;;
+esac
+rm -rf "$dest/root" "$apt_dir/debs" && mkdir -p "$dest/root" "$apt_dir/debs"
+(cd "$apt_dir/debs" && apt-get "${opts[@]}" download qemu-system-x86 qemu-system-data qemu-system-common seabios >/dev/null)
+for d in "$apt_dir"/debs/*.deb; do
+	dpkg-deb -x "$d" "$dest/root"
+done
+
+cat > "$dest/qemu-system-x86_64" <<WRAP
+#!/bin/sh
+# Debian's QEMU $ver, unpacked by scripts/fetch-qemu.sh (not installed).
+R='$dest/root'
+QEMU_MODULE_DIR="\$R/usr/lib/x86_64-linux-gnu/qemu" exec "\$R/usr/bin/qemu-system-x86_64" -L "\$R/usr/share/qemu" -L "\$R/usr/share/seabios" "\$@"
+WRAP
+chmod 0755 "$dest/qemu-system-x86_64"
+# QEMU runs as nobody under the fixture (like Incus): keep the tree readable
+chmod -R a+rX "$dest"
+chmod a+x "$cache" "$top" 2>/dev/null || true
+echo "fetch-qemu: $("$dest/qemu-system-x86_64" -version | head -1)"

@@ -1,0 +1,20 @@
+#!/bin/bash
+# The whole test suite, from a clean checkout: installs what is missing
+# (Debian packages; QEMU 10.0 unpacked beside Debian's 7.2), builds with
+# ASan/UBSan and -Werror, and runs every test against both QEMU versions.
+# Run as root: integration tests create network namespaces and taps.
+#
+#   scripts/test.sh [ctest args...]     e.g. scripts/test.sh -R inspect
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${QREMAP_TEST_BUILD:-$top/build-test}
+
+"$top/scripts/install-deps.sh"
+"$top/scripts/fetch-qemu.sh"
+
+cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DQREMAP_SANITIZE=ON -DQREMAP_TESTS=ON >/dev/null
+cmake --build "$build" -j"$(nproc)"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+cd "$build"
+ctest --output-on-failure --timeout 900 "$@"
