@@ -111,7 +111,7 @@ int qmp_adopt_fd(int fd, const char *label, struct qmp_client **out, struct qr_e
  */
 int qmp_connect_unix(const char *path, struct qmp_client **out, struct qr_error *err)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
@@ -279,8 +279,8 @@ static int buf_reserve(struct qmp_client *c, size_t more, struct qr_error *err)
 		return 0;
 	if (need > QMP_MAX_MESSAGE + 4096)
 		return qr_err_set(err, QR_ERR_PROTOCOL,
-				  "%s: message larger than %u bytes, giving up", c->label,
-				  QMP_MAX_MESSAGE);
+		                  "%s: message larger than %u bytes, giving up", c->label,
+		                  QMP_MAX_MESSAGE);
 	ncap = c->cap ? c->cap : 4096;
 	while (ncap < need)
 		ncap *= 2;
@@ -321,17 +321,24 @@ static int take_buffered(struct qmp_client *c, json_t **msg, struct qr_error *er
 			buf_consume(c, c->framer.pos);
 		if (c->framer.depth && c->len > QMP_MAX_MESSAGE)
 			return qr_err_set(err, QR_ERR_PROTOCOL,
-					  "%s: message larger than %u bytes, giving up", c->label,
-					  QMP_MAX_MESSAGE);
+			                  "%s: message larger than %u bytes, giving up", c->label,
+			                  QMP_MAX_MESSAGE);
 		return 0;
 	case JSON_FRAME_GARBAGE:
 		return qr_err_set(err, QR_ERR_PROTOCOL,
-				  "%s: unexpected byte 0x%02x outside a JSON object", c->label,
-				  (unsigned char)c->buf[c->framer.pos]);
+		                  "%s: unexpected byte 0x%02x outside a JSON object", c->label,
+		                  (unsigned char)c->buf[c->framer.pos]);
 	case JSON_FRAME_TOO_DEEP:
 		return qr_err_set(err, QR_ERR_PROTOCOL, "%s: JSON nested deeper than %d levels",
-				  c->label, JSON_FRAME_MAX_DEPTH);
+		                  c->label, JSON_FRAME_MAX_DEPTH);
 	case JSON_FRAME_READY:
+		/* One read() may bring a whole oversized object at once: the
+		 * bound applies to the object, not to how it arrived.
+		 */
+		if (flen > QMP_MAX_MESSAGE)
+			return qr_err_set(err, QR_ERR_PROTOCOL,
+			                  "%s: message larger than %u bytes, giving up", c->label,
+			                  QMP_MAX_MESSAGE);
 		break;
 	}
 
@@ -340,12 +347,12 @@ static int take_buffered(struct qmp_client *c, json_t **msg, struct qr_error *er
 	j = json_loadb(c->buf + start, flen, 0, &jerr);
 	if (!j)
 		return qr_err_set(err, QR_ERR_PROTOCOL, "%s: invalid JSON: %s", c->label,
-				  jerr.text);
+		                  jerr.text);
 	buf_consume(c, start + flen);
 	if (!json_is_object(j)) {
 		json_decref(j);
 		return qr_err_set(err, QR_ERR_PROTOCOL, "%s: top-level JSON value is not an object",
-				  c->label);
+		                  c->label);
 	}
 	*msg = j;
 	return 1;
@@ -356,11 +363,10 @@ static int take_buffered(struct qmp_client *c, json_t **msg, struct qr_error *er
  * set *msg, or -1 with QR_ERR_TIMEOUT, QR_ERR_DISCONNECTED, QR_ERR_PROTOCOL
  * or QR_ERR_SYS.
  */
-static int read_message(struct qmp_client *c, int64_t deadline, json_t **msg,
-			struct qr_error *err)
+static int read_message(struct qmp_client *c, int64_t deadline, json_t **msg, struct qr_error *err)
 {
 	for (;;) {
-		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
 		ssize_t n;
 		int r;
 
@@ -397,9 +403,9 @@ static int read_message(struct qmp_client *c, int64_t deadline, json_t **msg,
 closed:
 	if (c->len && c->framer.depth)
 		return qr_err_set(err, QR_ERR_DISCONNECTED,
-				  "%s closed the connection in the middle of a message "
-				  "(%zu bytes unparsed)",
-				  c->label, c->len);
+		                  "%s closed the connection in the middle of a message "
+		                  "(%zu bytes unparsed)",
+		                  c->label, c->len);
 	return qr_err_set(err, QR_ERR_DISCONNECTED, "%s closed the connection", c->label);
 }
 
@@ -431,14 +437,14 @@ static int queue_event(struct qmp_client *c, json_t *ev, struct qr_error *err)
 /* Sending */
 
 static int send_all(struct qmp_client *c, const char *data, size_t len, int fd, int64_t deadline,
-		    struct qr_error *err)
+                    struct qr_error *err)
 {
 	size_t off = 0;
 
 	while (off < len) {
 		char cbuf[CMSG_SPACE(sizeof(int))];
-		struct iovec iov = { .iov_base = (char *)data + off, .iov_len = len - off };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+		struct iovec iov = {.iov_base = (char *)data + off, .iov_len = len - off};
+		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 		ssize_t n;
 
 		if (fd >= 0 && off == 0) {
@@ -455,21 +461,22 @@ static int send_all(struct qmp_client *c, const char *data, size_t len, int fd, 
 		}
 		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
 		if (n < 0) {
-			struct pollfd pfd = { .fd = c->fd, .events = POLLOUT };
+			struct pollfd pfd = {.fd = c->fd, .events = POLLOUT};
 			int r;
 
 			if (errno == EINTR)
 				continue;
 			if (errno == EPIPE || errno == ECONNRESET)
-				return qr_err_set(err, QR_ERR_DISCONNECTED, "%s closed the connection",
-						  c->label);
+				return qr_err_set(err, QR_ERR_DISCONNECTED,
+				                  "%s closed the connection", c->label);
 			if (errno != EAGAIN)
 				return qr_err_sys(err, errno, "writing to %s", c->label);
 			r = poll(&pfd, 1, deadline_remaining_ms(deadline));
 			if (r < 0 && errno != EINTR)
 				return qr_err_sys(err, errno, "poll() on %s", c->label);
 			if (r == 0)
-				return qr_err_set(err, QR_ERR_TIMEOUT, "%s is not reading", c->label);
+				return qr_err_set(err, QR_ERR_TIMEOUT, "%s is not reading",
+				                  c->label);
 			continue;
 		}
 		off += (size_t)n;
@@ -499,36 +506,37 @@ int qmp_handshake(struct qmp_client *c, int timeout_ms, struct qr_error *err)
 	r = read_message(c, deadline, &greeting, err);
 	if (r < 0) {
 		if (err && err->kind == QR_ERR_TIMEOUT)
-			return qr_err_set(err, QR_ERR_TIMEOUT,
-					  "%s: no QMP greeting within %d ms (QEMU serves one client "
-					  "per monitor socket: is another client connected?)",
-					  c->label, timeout_ms);
+			return qr_err_set(
+			        err, QR_ERR_TIMEOUT,
+			        "%s: no QMP greeting within %d ms (QEMU serves one client "
+			        "per monitor socket: is another client connected?)",
+			        c->label, timeout_ms);
 		return qr_err_prefix(err, "waiting for QMP greeting");
 	}
 	ver = json_object_get(json_object_get(greeting, "QMP"), "version");
 	if (!ver) {
 		json_decref(greeting);
 		return qr_err_set(err, QR_ERR_PROTOCOL, "%s: first message is not a QMP greeting",
-				  c->label);
+		                  c->label);
 	}
-	c->version.major = (int)json_integer_value(json_object_get(json_object_get(ver, "qemu"),
-								   "major"));
-	c->version.minor = (int)json_integer_value(json_object_get(json_object_get(ver, "qemu"),
-								   "minor"));
-	c->version.micro = (int)json_integer_value(json_object_get(json_object_get(ver, "qemu"),
-								   "micro"));
+	c->version.major =
+	        (int)json_integer_value(json_object_get(json_object_get(ver, "qemu"), "major"));
+	c->version.minor =
+	        (int)json_integer_value(json_object_get(json_object_get(ver, "qemu"), "minor"));
+	c->version.micro =
+	        (int)json_integer_value(json_object_get(json_object_get(ver, "qemu"), "micro"));
 	pkg = json_string_value(json_object_get(ver, "package"));
 	str_copy(c->version.package, sizeof(c->version.package), pkg ? pkg : "");
 	json_decref(greeting);
 
 	r = qmp_execute_fd(c, "qmp_capabilities", NULL, -1, deadline_remaining_ms(deadline) + 1,
-			   &res, err);
+	                   &res, err);
 	json_decref(res);
 	if (r < 0)
 		return qr_err_prefix(err, "negotiating QMP capabilities");
 	c->negotiated = true;
 	log_debug("%s: QEMU %d.%d.%d (%s)", c->label, c->version.major, c->version.minor,
-	      c->version.micro, c->version.package);
+	          c->version.micro, c->version.package);
 	return 0;
 }
 
@@ -538,13 +546,13 @@ int qmp_handshake(struct qmp_client *c, int timeout_ms, struct qr_error *err)
  * humans.
  */
 static int reply_error(struct qmp_client *c, const char *command, json_t *error,
-		       struct qr_error *err)
+                       struct qr_error *err)
 {
 	const char *cls = json_string_value(json_object_get(error, "class"));
 	const char *desc = json_string_value(json_object_get(error, "desc"));
 
 	return qr_err_qmp(err, cls ? cls : "GenericError", "%s: '%s' failed: %s (%s)", c->label,
-			  command, desc ? desc : "no description", cls ? cls : "no class");
+	                  command, desc ? desc : "no description", cls ? cls : "no class");
 }
 
 /**
@@ -563,8 +571,8 @@ static int reply_error(struct qmp_client *c, const char *command, json_t *error,
  *
  * Return: 0 on success, -1 on failure
  */
-int qmp_execute_fd(struct qmp_client *c, const char *command, json_t *args, int fd,
-		   int timeout_ms, json_t **result, struct qr_error *err)
+int qmp_execute_fd(struct qmp_client *c, const char *command, json_t *args, int fd, int timeout_ms,
+                   json_t **result, struct qr_error *err)
 {
 	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : c->timeout_ms);
 	_cleanup_free_ char *text = NULL;
@@ -609,9 +617,9 @@ int qmp_execute_fd(struct qmp_client *c, const char *command, json_t *args, int 
 		if (read_message(c, deadline, &msg, err) < 0) {
 			if (err && err->kind == QR_ERR_TIMEOUT)
 				return qr_err_set(err, QR_ERR_TIMEOUT,
-						  "%s: no reply to '%s' within %d ms", c->label,
-						  command,
-						  timeout_ms > 0 ? timeout_ms : c->timeout_ms);
+				                  "%s: no reply to '%s' within %d ms", c->label,
+				                  command,
+				                  timeout_ms > 0 ? timeout_ms : c->timeout_ms);
 			return qr_err_prefix(err, "waiting for the reply to '%s'", command);
 		}
 		if (json_object_get(msg, "event")) {
@@ -625,11 +633,12 @@ int qmp_execute_fd(struct qmp_client *c, const char *command, json_t *args, int 
 		if (!ret && !error) {
 			json_decref(msg);
 			return qr_err_set(err, QR_ERR_PROTOCOL,
-					  "%s: message is neither event, return nor error", c->label);
+			                  "%s: message is neither event, return nor error",
+			                  c->label);
 		}
 		if (rid && !(json_is_string(rid) && !strcmp(json_string_value(rid), id))) {
 			log_debug("%s: dropping late reply with id %s", c->label,
-			      json_is_string(rid) ? json_string_value(rid) : "(not a string)");
+			          json_is_string(rid) ? json_string_value(rid) : "(not a string)");
 			json_decref(msg);
 			continue;
 		}
@@ -639,7 +648,7 @@ int qmp_execute_fd(struct qmp_client *c, const char *command, json_t *args, int 
 			 */
 			json_decref(msg);
 			return qr_err_set(err, QR_ERR_PROTOCOL, "%s: reply to '%s' without id",
-					  c->label, command);
+			                  c->label, command);
 		}
 		if (error) {
 			reply_error(c, command, error, err);
@@ -664,7 +673,7 @@ int qmp_execute_fd(struct qmp_client *c, const char *command, json_t *args, int 
  * Return: 0 on success, -1 on failure
  */
 int qmp_execute(struct qmp_client *c, const char *command, json_t *args, json_t **result,
-		struct qr_error *err)
+                struct qr_error *err)
 {
 	return qmp_execute_fd(c, command, args, -1, 0, result, err);
 }
@@ -680,7 +689,7 @@ int qmp_execute(struct qmp_client *c, const char *command, json_t *args, json_t 
  * Return: 0 on success, -1 on failure
  */
 int qmp_executef(struct qmp_client *c, json_t **result, struct qr_error *err, const char *command,
-		 const char *fmt, ...)
+                 const char *fmt, ...)
 {
 	json_t *args = NULL;
 	json_error_t jerr;
@@ -693,7 +702,7 @@ int qmp_executef(struct qmp_client *c, json_t **result, struct qr_error *err, co
 		va_end(ap);
 		if (!args)
 			return qr_err_set(err, QR_ERR_INVALID, "building arguments for '%s': %s",
-					  command, jerr.text);
+			                  command, jerr.text);
 	}
 	r = qmp_execute(c, command, args, result, err);
 	json_decref(args);
@@ -718,12 +727,12 @@ int qmp_hmp(struct qmp_client *c, const char *command_line, char **output, struc
 	char *s;
 
 	if (qmp_executef(c, &ret, err, "human-monitor-command", "{s:s}", "command-line",
-			 command_line) < 0)
+	                 command_line) < 0)
 		return -1;
 	if (!json_is_string(ret)) {
 		json_decref(ret);
 		return qr_err_set(err, QR_ERR_PROTOCOL, "%s: HMP '%s' did not return a string",
-				  c->label, command_line);
+		                  c->label, command_line);
 	}
 	s = strdup(json_string_value(ret));
 	json_decref(ret);
@@ -754,7 +763,7 @@ static bool event_matches(json_t *ev, const char *name, qmp_event_match_fn match
  * Return: the event (caller owns the reference), or NULL if none is queued
  */
 json_t *qmp_take_event(struct qmp_client *c, const char *name, qmp_event_match_fn match,
-		       void *opaque)
+                       void *opaque)
 {
 	size_t i;
 
@@ -763,7 +772,8 @@ json_t *qmp_take_event(struct qmp_client *c, const char *name, qmp_event_match_f
 
 		if (!event_matches(ev, name, match, opaque))
 			continue;
-		memmove(c->events + i, c->events + i + 1, (c->n_events - i - 1) * sizeof(*c->events));
+		memmove(c->events + i, c->events + i + 1,
+		        (c->n_events - i - 1) * sizeof(*c->events));
 		c->n_events--;
 		return ev;
 	}
@@ -787,7 +797,7 @@ json_t *qmp_take_event(struct qmp_client *c, const char *name, qmp_event_match_f
  * Return: 0 if the event came, -1 on timeout (QR_ERR_TIMEOUT) or failure
  */
 int qmp_wait_event(struct qmp_client *c, const char *name, qmp_event_match_fn match, void *opaque,
-		   int timeout_ms, json_t **event, struct qr_error *err)
+                   int timeout_ms, json_t **event, struct qr_error *err)
 {
 	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	json_t *ev;
@@ -801,8 +811,8 @@ int qmp_wait_event(struct qmp_client *c, const char *name, qmp_event_match_fn ma
 		if (read_message(c, deadline, &msg, err) < 0) {
 			if (err && err->kind == QR_ERR_TIMEOUT)
 				return qr_err_set(err, QR_ERR_TIMEOUT,
-						  "%s: no %s event within %d ms", c->label,
-						  name ? name : "matching", timeout_ms);
+				                  "%s: no %s event within %d ms", c->label,
+				                  name ? name : "matching", timeout_ms);
 			return qr_err_prefix(err, "waiting for %s event", name ? name : "an");
 		}
 		if (!json_object_get(msg, "event")) {
@@ -847,9 +857,9 @@ static bool match_device_deleted(json_t *ev, void *opaque)
  * Return: 0 once the device is gone, -1 on timeout or failure
  */
 int qmp_wait_device_deleted(struct qmp_client *c, const char *device_id, int timeout_ms,
-			    struct qr_error *err)
+                            struct qr_error *err)
 {
-	struct device_match m = { .id = device_id };
+	struct device_match m = {.id = device_id};
 
 	return qmp_wait_event(c, "DEVICE_DELETED", match_device_deleted, &m, timeout_ms, NULL, err);
 }
