@@ -1,0 +1,1507 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* qremap - profile.c: load, check and match per-guest-OS profiles (YAML)
+ *
+ * Loading runs in two steps. libyaml's event parser first builds a small
+ * tree of scalars, lists and mappings, each node remembering where it
+ * started; this step rejects what the schema never needs and what would make
+ * line numbers lie: several documents, anchors and aliases, tags, nesting
+ * deeper than the schema. The tree is then checked against schema version 1
+ * and copied into struct profile. Every message has the form
+ * "FILE:LINE:COL: what is wrong; how to fix it", and only the first problem
+ * is reported: later ones are often consequences of it.
+ *
+ * The schema is documented in docs/profiles.md; keep the two in step.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <yaml.h>
+
+#include "qremap/profile.h"
+
+/* Profiles are a few hundred bytes; the cap only bounds memory for junk. */
+#define PROFILE_MAX_BYTES (1024 * 1024)
+
+/* The schema nests four levels (top, nics, rule, ports); allow some slack so
+ * that deeper nesting gets a schema error naming the key, not this limit.
+ */
+#define YAML_MAX_DEPTH 8
+
+#define TIMEOUT_MIN_MS 1
+#define TIMEOUT_MAX_MS 600000
+#define USB_PORT_MIN   1
+#define USB_PORT_MAX   255
+
+#define QMP_TIMEOUT_DEFAULT_MS    10000
+#define UNPLUG_TIMEOUT_DEFAULT_MS 5000
+
+/**
+ * enum ynode_kind - shape of a YAML node
+ * @Y_SCALAR:	a single value
+ * @Y_SEQ:	a list
+ * @Y_MAP:	a mapping; children alternate key, value
+ */
+enum ynode_kind {
+	Y_SCALAR,
+	Y_SEQ,
+	Y_MAP,
+};
+
+/**
+ * struct ynode - one node of the parsed document
+ * @kind:	scalar, list or mapping
+ * @at:		where the node starts, 1-based
+ * @value:	scalar text, NUL-terminated (Y_SCALAR only)
+ * @len:	length of @value; differs from strlen() if it holds a "\0" escape
+ * @quoted:	scalar was written quoted or as a block scalar, so it is a
+ *		string even if it looks like a number or is empty
+ * @kids:	children (Y_SEQ, Y_MAP)
+ * @n:		number of @kids
+ * @cap:	allocated @kids
+ */
+struct ynode {
+	enum ynode_kind kind;
+	struct profile_mark at;
+	char *value;
+	size_t len;
+	bool quoted;
+	struct ynode **kids;
+	size_t n;
+	size_t cap;
+};
+
+/**
+ * struct loader - what every check needs to report an error
+ * @label:	file name or label shown in messages
+ * @text:	the YAML text, to locate reader errors and tabs
+ * @len:	length of @text
+ * @err:	error object
+ */
+struct loader {
+	const char *label;
+	const char *text;
+	size_t len;
+	struct qr_error *err;
+};
+
+/**
+ * struct field - a key a mapping may hold
+ * @key:	the key
+ * @example:	a valid "key: value" line, quoted in messages as the fix
+ */
+struct field {
+	const char *key;
+	const char *example;
+};
+
+/**
+ * struct slot - a key found in a mapping, and its value
+ * @key:	key node, NULL if the key is absent
+ * @val:	value node, NULL if the key is absent
+ */
+struct slot {
+	const struct ynode *key;
+	const struct ynode *val;
+};
+
+/**
+ * ynode_free() - free a node and everything under it
+ * @n:	node, may be NULL
+ */
+static void ynode_free(struct ynode *n)
+{
+	if (!n)
+		return;
+	for (size_t i = 0; i < n->n; i++)
+		ynode_free(n->kids[i]);
+	free(n->kids);
+	free(n->value);
+	free(n);
+}
+
+/**
+ * ynode_freep() - ynode_free() for a _cleanup_ variable
+ * @p:	address of the node pointer
+ */
+static void ynode_freep(struct ynode **p)
+{
+	ynode_free(*p);
+}
+
+/**
+ * mark_of() - convert a libyaml mark to a 1-based one
+ * @m:	libyaml mark (0-based line and column)
+ *
+ * Return: the mark as users count: first line, first column = 1
+ */
+static struct profile_mark mark_of(yaml_mark_t m)
+{
+	struct profile_mark pm = {
+	        .line = m.line >= UINT_MAX ? UINT_MAX : (unsigned)m.line + 1,
+	        .col = m.column >= UINT_MAX ? UINT_MAX : (unsigned)m.column + 1,
+	};
+
+	return pm;
+}
+
+/**
+ * perr() - fill the error object with "LABEL:LINE:COL: message"
+ * @ld:		loader, for the label and error object
+ * @at:		where the problem is
+ * @fmt:	"what is wrong; how to fix it", printf-style
+ *
+ * Return: -1
+ */
+static int _printf_(3, 4)
+        perr(const struct loader *ld, struct profile_mark at, const char *fmt, ...)
+{
+	char what[QR_ERR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return qr_err_set(ld->err, QR_ERR_PARSE, "%s:%u:%u: %s", ld->label, at.line, at.col, what);
+}
+
+/**
+ * offset_mark() - line and column of a byte offset into the text
+ * @ld:		loader holding the text
+ * @off:	byte offset
+ *
+ * libyaml's reader errors carry only an offset, no mark.
+ *
+ * Return: 1-based mark; the column counts bytes
+ */
+static struct profile_mark offset_mark(const struct loader *ld, size_t off)
+{
+	struct profile_mark m = {1, 1};
+
+	for (size_t i = 0; i < off && i < ld->len; i++) {
+		if (ld->text[i] == '\n') {
+			m.line++;
+			m.col = 1;
+		} else {
+			m.col++;
+		}
+	}
+	return m;
+}
+
+/**
+ * syntax_error() - report why libyaml gave up
+ * @ld:		loader
+ * @parser:	parser in its error state
+ *
+ * Return: -1
+ */
+static int syntax_error(const struct loader *ld, const yaml_parser_t *parser)
+{
+	const char *problem = str_or(parser->problem, "unknown problem");
+	struct profile_mark at = mark_of(parser->problem_mark);
+
+	switch (parser->error) {
+	case YAML_MEMORY_ERROR:
+		return qr_err_sys(ld->err, ENOMEM, "%s: parsing YAML", ld->label);
+	case YAML_READER_ERROR:
+		return perr(ld, offset_mark(ld, parser->problem_offset),
+		            "not valid text: %s; save the profile as UTF-8", problem);
+	default:
+		break;
+	}
+	/* The most common mistake, and libyaml's wording ("found character
+	 * that cannot start any token") doesn't say what the character is.
+	 */
+	if (parser->problem_mark.index < ld->len && ld->text[parser->problem_mark.index] == '\t')
+		return perr(ld, at, "tab character in indentation; YAML indents with spaces only");
+	if (parser->context)
+		return perr(ld, at,
+		            "YAML syntax error: %s (%s at line %zu); check indentation, "
+		            "colons and quotes here",
+		            problem, parser->context, parser->context_mark.line + 1);
+	return perr(ld, at, "YAML syntax error: %s; check indentation, colons and quotes here",
+	            problem);
+}
+
+/**
+ * ynode_new() - allocate a node and hang it under its parent
+ * @parent:	list or mapping to append to, NULL for the root
+ * @kind:	kind of the new node
+ * @at:		where it starts
+ *
+ * Appending at once means the root owns every node from the start, so one
+ * ynode_free() of the root cleans up after an error anywhere.
+ *
+ * Return: the node, NULL if out of memory
+ */
+static struct ynode *ynode_new(struct ynode *parent, enum ynode_kind kind, struct profile_mark at)
+{
+	struct ynode *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	n->kind = kind;
+	n->at = at;
+	if (!parent)
+		return n;
+	if (parent->n == parent->cap) {
+		size_t ncap = parent->cap ? parent->cap * 2 : 8;
+		struct ynode **k = realloc(parent->kids, ncap * sizeof(*k));
+
+		if (!k) {
+			free(n);
+			return NULL;
+		}
+		parent->kids = k;
+		parent->cap = ncap;
+	}
+	parent->kids[parent->n++] = n;
+	return n;
+}
+
+/**
+ * check_event() - refuse YAML features profiles don't use
+ * @ld:		loader
+ * @ev:		event just parsed
+ * @docs:	documents seen so far, updated
+ *
+ * Anchors and aliases would let one value stand in several places, so an
+ * error could only name the anchor's line; tags would override types the
+ * schema fixes anyway. Neither is worth the confusion in a ten-line file.
+ *
+ * Return: 0 if the event is acceptable, -1 with @ld->err filled otherwise
+ */
+static int check_event(const struct loader *ld, const yaml_event_t *ev, unsigned *docs)
+{
+	struct profile_mark at = mark_of(ev->start_mark);
+	const yaml_char_t *anchor = NULL, *tag = NULL;
+
+	switch (ev->type) {
+	case YAML_DOCUMENT_START_EVENT:
+		if (++*docs > 1)
+			return perr(ld, at,
+			            "a second YAML document; a profile is a single "
+			            "document: remove the \"---\" and what follows, "
+			            "or move it to its own file");
+		return 0;
+	case YAML_ALIAS_EVENT:
+		return perr(ld, at,
+		            "YAML alias \"*%s\"; profiles don't support anchors and "
+		            "aliases: write the value out in full",
+		            (const char *)ev->data.alias.anchor);
+	case YAML_SCALAR_EVENT:
+		anchor = ev->data.scalar.anchor;
+		tag = ev->data.scalar.tag;
+		break;
+	case YAML_SEQUENCE_START_EVENT:
+		anchor = ev->data.sequence_start.anchor;
+		tag = ev->data.sequence_start.tag;
+		break;
+	case YAML_MAPPING_START_EVENT:
+		anchor = ev->data.mapping_start.anchor;
+		tag = ev->data.mapping_start.tag;
+		break;
+	default:
+		return 0;
+	}
+	if (anchor)
+		return perr(ld, at,
+		            "YAML anchor \"&%s\"; profiles don't support anchors and "
+		            "aliases: remove it and write values out in full",
+		            (const char *)anchor);
+	/* libyaml hands over "!!int" expanded; show it as it was written */
+	if (tag && str_has_prefix((const char *)tag, "tag:yaml.org,2002:"))
+		return perr(ld, at, "YAML tag \"!!%s\"; profiles don't use tags: remove it",
+		            (const char *)tag + strlen("tag:yaml.org,2002:"));
+	if (tag)
+		return perr(ld, at, "YAML tag \"%s\"; profiles don't use tags: remove it",
+		            (const char *)tag);
+	return 0;
+}
+
+/**
+ * build_tree() - parse YAML text into a tree of nodes
+ * @ld:		loader holding the text
+ * @root:	the document's root node, NULL for an empty stream; owned by
+ *		the caller also after a failure
+ *
+ * Return: 0 on success, -1 on a syntax error or a refused YAML feature
+ */
+static int build_tree(const struct loader *ld, struct ynode **root)
+{
+	_cleanup_(yaml_parser_delete) yaml_parser_t parser;
+	struct ynode *stack[YAML_MAX_DEPTH];
+	unsigned depth = 0, docs = 0;
+	bool done = false;
+
+	*root = NULL;
+	if (!yaml_parser_initialize(&parser))
+		return qr_err_sys(ld->err, ENOMEM, "%s: parsing YAML", ld->label);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)ld->text, ld->len);
+
+	while (!done) {
+		_cleanup_(yaml_event_delete) yaml_event_t ev;
+		struct ynode *parent = depth ? stack[depth - 1] : NULL, *n;
+		struct profile_mark at;
+
+		if (!yaml_parser_parse(&parser, &ev))
+			return syntax_error(ld, &parser);
+		if (check_event(ld, &ev, &docs) < 0)
+			return -1;
+		at = mark_of(ev.start_mark);
+
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		case YAML_SCALAR_EVENT:
+			n = ynode_new(parent, Y_SCALAR, at);
+			if (!n)
+				return qr_err_sys(ld->err, ENOMEM, "%s: parsing YAML", ld->label);
+			if (!parent)
+				*root = n;
+			n->len = ev.data.scalar.length;
+			n->value = malloc(n->len + 1);
+			if (!n->value)
+				return qr_err_sys(ld->err, ENOMEM, "%s: parsing YAML", ld->label);
+			memcpy(n->value, ev.data.scalar.value, n->len);
+			n->value[n->len] = '\0';
+			n->quoted = ev.data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (depth == YAML_MAX_DEPTH)
+				return perr(ld, at,
+				            "nested deeper than %d levels; profiles nest "
+				            "at most 4 levels deep (see docs/profiles.md)",
+				            YAML_MAX_DEPTH);
+			n = ynode_new(parent, ev.type == YAML_MAPPING_START_EVENT ? Y_MAP : Y_SEQ,
+			              at);
+			if (!n)
+				return qr_err_sys(ld->err, ENOMEM, "%s: parsing YAML", ld->label);
+			if (!parent)
+				*root = n;
+			stack[depth++] = n;
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		default:
+			break;
+		}
+	}
+	return 0;
+}
+
+/**
+ * is_null() - is a node YAML's null ("key:" with nothing after it, "~")
+ * @n:	node
+ *
+ * Return: true for a plain null scalar
+ */
+static bool is_null(const struct ynode *n)
+{
+	static const char *const nulls[] = {"", "~", "null", "Null", "NULL"};
+
+	if (n->kind != Y_SCALAR || n->quoted)
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(nulls); i++)
+		if (!strcmp(n->value, nulls[i]))
+			return true;
+	return false;
+}
+
+/**
+ * kind_str() - how a node's shape reads in a message ("not a list")
+ * @n:	node
+ *
+ * Return: static string with an article
+ */
+static const char *kind_str(const struct ynode *n)
+{
+	if (n->kind == Y_SEQ)
+		return "a list";
+	if (n->kind == Y_MAP)
+		return "a mapping";
+	return is_null(n) ? "empty" : "a single value";
+}
+
+/**
+ * edit_distance() - optimal string alignment distance, capped
+ * @a:	first string
+ * @b:	second string
+ *
+ * Levenshtein plus transpositions ("nsic" is one edit from "nics"), the
+ * typos people actually make in keys.
+ *
+ * Return: the distance, or INT_MAX if a string is too long to bother
+ */
+static int edit_distance(const char *a, const char *b)
+{
+	enum { MAXLEN = 64 };
+	int d[MAXLEN + 1][MAXLEN + 1];
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la > MAXLEN || lb > MAXLEN)
+		return INT_MAX;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = (int)i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = (int)j;
+	for (size_t i = 1; i <= la; i++) {
+		for (size_t j = 1; j <= lb; j++) {
+			int cost = a[i - 1] != b[j - 1], v = d[i - 1][j - 1] + cost;
+
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	}
+	return d[la][lb];
+}
+
+/**
+ * join_keys() - "a, b, c" from a field table, for messages
+ * @fields:	table
+ * @n:		entries in @fields
+ * @buf:	output
+ * @size:	size of @buf
+ *
+ * Return: @buf
+ */
+static const char *join_keys(const struct field *fields, size_t n, char *buf, size_t size)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && off < size; i++)
+		off += (size_t)snprintf(buf + off, size - off, "%s%s", i ? ", " : "",
+		                        fields[i].key);
+	return buf;
+}
+
+/**
+ * map_fields() - sort a mapping's entries into the slots of known keys
+ * @ld:		loader
+ * @map:	mapping node
+ * @fields:	keys this mapping may hold
+ * @n:		entries in @fields
+ * @where:	"at the top level", "in a nics rule", ... for messages
+ * @slots:	one per field, filled; absent keys leave {NULL, NULL}
+ *
+ * Return: 0, or -1 on a key that is not a string, unknown or repeated
+ */
+static int map_fields(const struct loader *ld, const struct ynode *map, const struct field *fields,
+                      size_t n, const char *where, struct slot *slots)
+{
+	memset(slots, 0, n * sizeof(*slots));
+	for (size_t i = 0; i + 1 < map->n; i += 2) {
+		const struct ynode *k = map->kids[i], *v = map->kids[i + 1];
+		const char *best = NULL;
+		int best_d = 3;
+		char keys[256];
+		size_t f;
+
+		if (k->kind != Y_SCALAR)
+			return perr(ld, k->at, "a key %s is %s; keys are plain words, as in %s",
+			            where, kind_str(k), fields[0].example);
+		for (f = 0; f < n; f++)
+			if (!strcmp(k->value, fields[f].key))
+				break;
+		if (f < n) {
+			if (slots[f].key)
+				return perr(ld, k->at,
+				            "duplicate key \"%s\" (first at line %u); "
+				            "remove one of them",
+				            fields[f].key, slots[f].key->at.line);
+			slots[f].key = k;
+			slots[f].val = v;
+			continue;
+		}
+		for (f = 0; f < n; f++) {
+			int d = edit_distance(k->value, fields[f].key);
+
+			if (d < best_d) {
+				best_d = d;
+				best = fields[f].key;
+			}
+		}
+		if (best)
+			return perr(ld, k->at, "unknown key \"%.64s\" %s; did you mean \"%s\"?",
+			            k->value, where, best);
+		return perr(ld, k->at, "unknown key \"%.64s\" %s; allowed keys: %s", k->value,
+		            where, join_keys(fields, n, keys, sizeof(keys)));
+	}
+	return 0;
+}
+
+/**
+ * want_kind() - require a value to be a list, a mapping or a string
+ * @ld:		loader
+ * @s:		slot of the key
+ * @f:		field description, for the message
+ * @kind:	wanted kind
+ *
+ * Return: 0 if @s's value has @kind (and, for scalars, is not null), else -1
+ */
+static int want_kind(const struct loader *ld, const struct slot *s, const struct field *f,
+                     enum ynode_kind kind)
+{
+	static const char *const names[] = {
+	        [Y_SCALAR] = "a string",
+	        [Y_SEQ] = "a list",
+	        [Y_MAP] = "a mapping",
+	};
+
+	if (s->val->kind == kind && !is_null(s->val))
+		return 0;
+	return perr(ld, s->val->at, "\"%s\" must be %s, not %s; for example: %s", f->key,
+	            names[kind], kind_str(s->val), f->example);
+}
+
+/**
+ * get_string() - copy a string value into a fixed buffer
+ * @ld:		loader
+ * @s:		slot of the key
+ * @f:		field description
+ * @dst:	destination
+ * @size:	size of @dst
+ *
+ * Return: 0, or -1 if the value is not a string or does not fit
+ */
+static int get_string(const struct loader *ld, const struct slot *s, const struct field *f,
+                      char *dst, size_t size)
+{
+	if (want_kind(ld, s, f, Y_SCALAR) < 0)
+		return -1;
+	if (strlen(s->val->value) != s->val->len)
+		return perr(ld, s->val->at, "\"%s\" contains a NUL character; remove the \"\\0\"",
+		            f->key);
+	if (!str_copy(dst, size, s->val->value))
+		return perr(ld, s->val->at, "\"%s\" is longer than %zu characters; shorten it",
+		            f->key, size - 1);
+	return 0;
+}
+
+/**
+ * node_uint() - read an integer scalar within bounds
+ * @ld:		loader
+ * @n:		scalar node
+ * @f:		field description
+ * @min:	smallest accepted value
+ * @max:	largest accepted value
+ * @out:	the value
+ *
+ * Only plain decimal digits are accepted: "0x10", "1e3", "+5" and quoted
+ * numbers are refused rather than guessed at. A minus sign is recognised
+ * only to call the value out of range instead of "not an integer".
+ *
+ * Return: 0, or -1 with the error filled
+ */
+static int node_uint(const struct loader *ld, const struct ynode *n, const struct field *f,
+                     unsigned long long min, unsigned long long max, unsigned long long *out)
+{
+	const char *digits = n->value;
+	unsigned long long v;
+	bool neg = false;
+
+	if (n->kind != Y_SCALAR || is_null(n))
+		return perr(ld, n->at, "\"%s\" must be an integer, not %s; for example: %s", f->key,
+		            kind_str(n), f->example);
+	if (!n->quoted && *digits == '-') {
+		neg = true;
+		digits++;
+	}
+	if (!*digits || strspn(digits, "0123456789") != strlen(digits) ||
+	    strlen(n->value) != n->len) {
+		return perr(ld, n->at, "\"%s\" value \"%.40s\" is not an integer; for example: %s",
+		            f->key, n->value, f->example);
+	}
+	if (n->quoted)
+		return perr(ld, n->at,
+		            "\"%s\" value \"%.40s\" is quoted, so it is a string; "
+		            "remove the quotes",
+		            f->key, n->value);
+	if (neg || parse_uint(digits, max, &v) < 0 || v < min)
+		return perr(ld, n->at,
+		            "\"%s\" value %.40s is out of range; use a whole number "
+		            "from %llu to %llu",
+		            f->key, n->value, min, max);
+	*out = v;
+	return 0;
+}
+
+/**
+ * get_int() - read an integer value within bounds into an int
+ * @ld:		loader
+ * @s:		slot of the key
+ * @f:		field description
+ * @min:	smallest accepted value
+ * @max:	largest accepted value, at most INT_MAX
+ * @out:	the value
+ *
+ * Return: 0, or -1 with the error filled
+ */
+static int get_int(const struct loader *ld, const struct slot *s, const struct field *f, int min,
+                   int max, int *out)
+{
+	unsigned long long v;
+
+	if (node_uint(ld, s->val, f, (unsigned long long)min, (unsigned long long)max, &v) < 0)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+/**
+ * get_enum() - map a string value to an enum by its YAML spelling
+ * @ld:		loader
+ * @s:		slot of the key
+ * @f:		field description
+ * @names:	spellings, indexed by enum value; the message lists them in this
+ *		order
+ * @n:		entries in @names
+ * @out:	index of the matching spelling
+ *
+ * Return: 0, or -1 with the error filled
+ */
+static int get_enum(const struct loader *ld, const struct slot *s, const struct field *f,
+                    const char *const *names, size_t n, int *out)
+{
+	char allowed[256];
+	size_t off = 0;
+
+	if (want_kind(ld, s, f, Y_SCALAR) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(s->val->value, names[i])) {
+			*out = (int)i;
+			return 0;
+		}
+	}
+	allowed[0] = '\0';
+	for (size_t i = 0; i < n && off < sizeof(allowed); i++)
+		off += (size_t)snprintf(allowed + off, sizeof(allowed) - off, "%s%s", i ? ", " : "",
+		                        names[i]);
+	return perr(ld, s->val->at, "\"%s\" value \"%.40s\" is not valid; use one of: %s", f->key,
+	            s->val->value, allowed);
+}
+
+/**
+ * valid_qdev_id() - would QEMU accept this as a device id
+ * @s:	candidate
+ *
+ * Same rule as QEMU's id_wellformed(): a letter, then letters, digits,
+ * '-', '.', '_'.
+ *
+ * Return: true if it would
+ */
+static bool valid_qdev_id(const char *s)
+{
+	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+		return false;
+	for (s++; *s; s++) {
+		bool ok = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		          (*s >= '0' && *s <= '9') || strchr("-._", *s);
+
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/**
+ * check_qdev_id() - complain about a string that is not a QEMU id
+ * @ld:		loader
+ * @n:		node holding the id
+ * @f:		field description
+ *
+ * Return: 0 if the id is well formed (or "", the default), else -1
+ */
+static int check_qdev_id(const struct loader *ld, const struct ynode *n, const struct field *f)
+{
+	if (!n->value[0] || valid_qdev_id(n->value))
+		return 0;
+	return perr(ld, n->at,
+	            "\"%s\" value \"%.64s\" is not a valid QEMU id; ids start with a "
+	            "letter and hold only letters, digits, \"-\", \".\" and \"_\"",
+	            f->key, n->value);
+}
+
+/**
+ * valid_name() - is this a valid profile name: [a-z0-9][a-z0-9._-]*
+ * @s:	candidate, already known to be shorter than PROFILE_NAME_MAX; may be ""
+ *
+ * Names end up in file names and log lines, hence the small alphabet.
+ *
+ * Return: true if it is
+ */
+static bool valid_name(const char *s)
+{
+	if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')))
+		return false;
+	for (s++; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || strchr("._-", *s)))
+			return false;
+	return true;
+}
+
+/**
+ * check_not_for() - refuse a key that the rule's target ignores
+ * @ld:		loader
+ * @s:		slot of the key
+ * @f:		field description
+ * @target:	YAML spelling of the rule's target
+ * @needs:	YAML spelling of the target the key belongs to
+ *
+ * A key that would be silently ignored is a misunderstanding waiting to
+ * happen ("I set ports, why does it stay virtio?"), so it is an error.
+ *
+ * Return: 0 if the key is absent, else -1
+ */
+static int check_not_for(const struct loader *ld, const struct slot *s, const struct field *f,
+                         const char *target, const char *needs)
+{
+	if (!s->key)
+		return 0;
+	return perr(ld, s->key->at,
+	            "\"%s\" does not apply to \"to: %s\"; remove it, or set "
+	            "\"to: %s\"",
+	            f->key, target, needs);
+}
+
+/**
+ * missing() - report a required key that is absent
+ * @ld:		loader
+ * @at:		start of the mapping that lacks it
+ * @f:		field description
+ * @where:	"at the top level", "in a nics rule", ...
+ *
+ * Return: -1
+ */
+static int missing(const struct loader *ld, struct profile_mark at, const struct field *f,
+                   const char *where)
+{
+	return perr(ld, at, "missing required key \"%s\" %s; add it, for example: %s", f->key,
+	            where, f->example);
+}
+
+/**
+ * get_list() - require a list value of at most @max entries
+ * @ld:		loader
+ * @s:		slot of the key
+ * @f:		field description
+ * @max:	most entries allowed
+ * @what:	what an entry is, plural, for the message ("nics rules")
+ * @fix:	how to get under @max, for the message
+ *
+ * Return: 0, or -1 with the error filled
+ */
+static int get_list(const struct loader *ld, const struct slot *s, const struct field *f,
+                    size_t max, const char *what, const char *fix)
+{
+	if (want_kind(ld, s, f, Y_SEQ) < 0)
+		return -1;
+	if (s->val->n > max)
+		return perr(ld, s->val->kids[max]->at, "more than %zu %s; %s", max, what, fix);
+	return 0;
+}
+
+static const char *const nic_target_names[] = {
+        [NIC_TO_LEAVE] = "leave",
+        [NIC_TO_USB_NET] = "usb-net",
+};
+static const char *const disk_target_names[] = {
+        [DISK_TO_LEAVE] = "leave",
+        [DISK_TO_SATA] = "sata",
+};
+static const char *const mac_policy_names[] = {
+        [MAC_REFUSE] = "refuse",
+        [MAC_WARN] = "warn",
+};
+static const char *const acpi_names[] = {
+        [ACPI_VERIFY_AFTER_RESET] = "verify-after-reset",
+        [ACPI_REFUSE] = "refuse",
+};
+
+/* Messages list enum values in this order: the useful one first. */
+static const char *const nic_target_order[] = {"usb-net", "leave"};
+static const char *const disk_target_order[] = {"sata", "leave"};
+
+/**
+ * get_target() - read "to:", listed in @order but stored by @names index
+ * @ld:		loader
+ * @s:		slot of "to"
+ * @f:		field description
+ * @order:	spellings in the order messages list them
+ * @names:	spellings indexed by enum value
+ * @n:		entries in both
+ * @out:	enum value
+ *
+ * Return: 0, or -1 with the error filled
+ */
+static int get_target(const struct loader *ld, const struct slot *s, const struct field *f,
+                      const char *const *order, const char *const *names, size_t n, int *out)
+{
+	int i;
+
+	if (get_enum(ld, s, f, order, n, &i) < 0)
+		return -1;
+	for (size_t j = 0; j < n; j++)
+		if (!strcmp(order[i], names[j]))
+			*out = (int)j;
+	return 0;
+}
+
+/**
+ * get_match() - read a rule's "match:" glob
+ * @ld:		loader
+ * @s:		slot of "match"
+ * @f:		field description
+ * @dst:	destination, PROFILE_ID_MAX bytes
+ *
+ * Return: 0, or -1 with the error filled
+ */
+static int get_match(const struct loader *ld, const struct slot *s, const struct field *f,
+                     char *dst)
+{
+	if (get_string(ld, s, f, dst, PROFILE_ID_MAX) < 0)
+		return -1;
+	if (!dst[0])
+		return perr(ld, s->val->at, "\"match\" is empty; use \"*\" to match every device");
+	return 0;
+}
+
+enum { NIC_MATCH, NIC_TO, NIC_XHCI, NIC_PORTS, NIC_MAC, NIC_N };
+static const struct field nic_fields[NIC_N] = {
+        [NIC_MATCH] = {"match", "match: \"*\""},
+        [NIC_TO] = {"to", "to: usb-net"},
+        [NIC_XHCI] = {"xhci", "xhci: qemu_xhci"},
+        [NIC_PORTS] = {"ports", "ports: [4, 5]"},
+        [NIC_MAC] = {"mac_rewritten", "mac_rewritten: refuse"},
+};
+
+/**
+ * load_nic_rule() - check one entry of "nics:" and store it
+ * @ld:		loader
+ * @n:		the entry
+ * @r:		rule to fill
+ *
+ * Return: 0, or -1 with the error filled
+ */
+static int load_nic_rule(const struct loader *ld, const struct ynode *n, struct nic_rule *r)
+{
+	static const char where[] = "in a nics rule";
+	struct slot s[NIC_N];
+	int v;
+
+	if (n->kind != Y_MAP)
+		return perr(ld, n->at,
+		            "a nics rule must be a mapping, not %s; for example: "
+		            "- {match: \"*\", to: usb-net}",
+		            kind_str(n));
+	if (map_fields(ld, n, nic_fields, NIC_N, where, s) < 0)
+		return -1;
+	r->at = n->at;
+	if (!s[NIC_MATCH].key)
+		return missing(ld, n->at, &nic_fields[NIC_MATCH], where);
+	if (!s[NIC_TO].key)
+		return missing(ld, n->at, &nic_fields[NIC_TO], where);
+	if (get_match(ld, &s[NIC_MATCH], &nic_fields[NIC_MATCH], r->match) < 0)
+		return -1;
+	if (get_target(ld, &s[NIC_TO], &nic_fields[NIC_TO], nic_target_order, nic_target_names,
+	               ARRAY_SIZE(nic_target_names), &v) < 0)
+		return -1;
+	r->target = (enum nic_target)v;
+
+	if (r->target == NIC_TO_LEAVE) {
+		for (int k = NIC_XHCI; k <= NIC_MAC; k++)
+			if (check_not_for(ld, &s[k], &nic_fields[k], "leave", "usb-net") < 0)
+				return -1;
+		return 0;
+	}
+
+	if (s[NIC_XHCI].key) {
+		if (get_string(ld, &s[NIC_XHCI], &nic_fields[NIC_XHCI], r->xhci, sizeof(r->xhci)) <
+		            0 ||
+		    check_qdev_id(ld, s[NIC_XHCI].val, &nic_fields[NIC_XHCI]) < 0)
+			return -1;
+	}
+	if (s[NIC_PORTS].key) {
+		const struct ynode *l = s[NIC_PORTS].val;
+
+		if (get_list(ld, &s[NIC_PORTS], &nic_fields[NIC_PORTS], PROFILE_MAX_PORTS,
+		             "\"ports\"", "list fewer") < 0)
+			return -1;
+		for (size_t i = 0; i < l->n; i++) {
+			unsigned long long p;
+
+			if (node_uint(ld, l->kids[i], &nic_fields[NIC_PORTS], USB_PORT_MIN,
+			              USB_PORT_MAX, &p) < 0)
+				return -1;
+			for (size_t j = 0; j < i; j++)
+				if (r->ports[j] == p)
+					return perr(ld, l->kids[i]->at,
+					            "port %llu is listed twice in \"ports\"; "
+					            "remove one",
+					            p);
+			r->ports[r->n_ports++] = (unsigned)p;
+		}
+	}
+	if (s[NIC_MAC].key) {
+		if (get_enum(ld, &s[NIC_MAC], &nic_fields[NIC_MAC], mac_policy_names,
+		             ARRAY_SIZE(mac_policy_names), &v) < 0)
+			return -1;
+		r->mac_policy = (enum mac_policy)v;
+	}
+	return 0;
+}
+
+enum { DISK_MATCH, DISK_TO, DISK_AHCI, DISK_PH, DISK_N };
+static const struct field disk_fields[DISK_N] = {
+        [DISK_MATCH] = {"match", "match: \"*\""},
+        [DISK_TO] = {"to", "to: sata"},
+        [DISK_AHCI] = {"ahci", "ahci: qremap_ahci"},
+        [DISK_PH] = {"placeholders", "placeholders: [qremap_sata0, qremap_sata1]"},
+};
+
+/**
+ * load_disk_rule() - check one entry of "disks:" and store it
+ * @ld:		loader
+ * @n:		the entry
+ * @r:		rule to fill
+ *
+ * Return: 0, or -1 with the error filled
+ */
+static int load_disk_rule(const struct loader *ld, const struct ynode *n, struct disk_rule *r)
+{
+	static const char where[] = "in a disks rule";
+	struct slot s[DISK_N];
+	int v;
+
+	if (n->kind != Y_MAP)
+		return perr(ld, n->at,
+		            "a disks rule must be a mapping, not %s; for example: "
+		            "- {match: \"*\", to: sata}",
+		            kind_str(n));
+	if (map_fields(ld, n, disk_fields, DISK_N, where, s) < 0)
+		return -1;
+	r->at = n->at;
+	if (!s[DISK_MATCH].key)
+		return missing(ld, n->at, &disk_fields[DISK_MATCH], where);
+	if (!s[DISK_TO].key)
+		return missing(ld, n->at, &disk_fields[DISK_TO], where);
+	if (get_match(ld, &s[DISK_MATCH], &disk_fields[DISK_MATCH], r->match) < 0)
+		return -1;
+	if (get_target(ld, &s[DISK_TO], &disk_fields[DISK_TO], disk_target_order, disk_target_names,
+	               ARRAY_SIZE(disk_target_names), &v) < 0)
+		return -1;
+	r->target = (enum disk_target)v;
+
+	if (r->target == DISK_TO_LEAVE) {
+		for (int k = DISK_AHCI; k <= DISK_PH; k++)
+			if (check_not_for(ld, &s[k], &disk_fields[k], "leave", "sata") < 0)
+				return -1;
+		return 0;
+	}
+
+	if (s[DISK_AHCI].key) {
+		if (get_string(ld, &s[DISK_AHCI], &disk_fields[DISK_AHCI], r->ahci,
+		               sizeof(r->ahci)) < 0 ||
+		    check_qdev_id(ld, s[DISK_AHCI].val, &disk_fields[DISK_AHCI]) < 0)
+			return -1;
+	}
+	if (s[DISK_PH].key) {
+		const struct ynode *l = s[DISK_PH].val;
+
+		if (get_list(ld, &s[DISK_PH], &disk_fields[DISK_PH], PROFILE_MAX_PLACEHOLDERS,
+		             "\"placeholders\"", "list fewer") < 0)
+			return -1;
+		for (size_t i = 0; i < l->n; i++) {
+			struct slot e = {s[DISK_PH].key, l->kids[i]};
+			char *dst = r->placeholders[r->n_placeholders];
+
+			if (get_string(ld, &e, &disk_fields[DISK_PH], dst, PROFILE_ID_MAX) < 0)
+				return -1;
+			/* "" means "the default" for ahci:, but here it names nothing */
+			if (!dst[0] || !valid_qdev_id(dst))
+				return perr(ld, l->kids[i]->at,
+				            "\"placeholders\" value \"%.64s\" is not a valid QEMU "
+				            "id; ids start with a letter and hold only letters, "
+				            "digits, \"-\", \".\" and \"_\"",
+				            dst);
+			for (size_t j = 0; j < i; j++)
+				if (!strcmp(r->placeholders[j], dst))
+					return perr(ld, l->kids[i]->at,
+					            "placeholder \"%s\" is listed twice in "
+					            "\"placeholders\"; remove one",
+					            dst);
+			r->n_placeholders++;
+		}
+	}
+	return 0;
+}
+
+enum { TOP_VERSION, TOP_NAME, TOP_DESC, TOP_NICS, TOP_DISKS, TOP_UNPLUG, TOP_TIMEOUTS, TOP_N };
+static const struct field top_fields[TOP_N] = {
+        [TOP_VERSION] = {"qremap_profile", "qremap_profile: 1"},
+        [TOP_NAME] = {"name", "name: macos"},
+        [TOP_DESC] = {"description", "description: what this profile is for"},
+        [TOP_NICS] = {"nics", "nics: [{match: \"*\", to: usb-net}]"},
+        [TOP_DISKS] = {"disks", "disks: [{match: \"*\", to: sata}]"},
+        [TOP_UNPLUG] = {"unplug", "unplug: {acpi: verify-after-reset}"},
+        [TOP_TIMEOUTS] = {"timeouts", "timeouts: {qmp_ms: 10000, unplug_ms: 5000}"},
+};
+
+enum { UNPLUG_ACPI, UNPLUG_N };
+static const struct field unplug_fields[UNPLUG_N] = {
+        [UNPLUG_ACPI] = {"acpi", "acpi: verify-after-reset"},
+};
+
+enum { TO_QMP, TO_UNPLUG, TO_N };
+static const struct field timeout_fields[TO_N] = {
+        [TO_QMP] = {"qmp_ms", "qmp_ms: 10000"},
+        [TO_UNPLUG] = {"unplug_ms", "unplug_ms: 5000"},
+};
+
+/**
+ * check_version() - find and check "qremap_profile:" before anything else
+ * @ld:		loader
+ * @top:	top-level mapping
+ *
+ * This runs before the strict key check: a profile written for a later
+ * schema may well use keys this qremap doesn't know, and "wrong version" is
+ * then the useful message, not "unknown key".
+ *
+ * Return: 0 if the version is PROFILE_SCHEMA_VERSION, else -1
+ */
+static int check_version(const struct loader *ld, const struct ynode *top)
+{
+	const struct field *f = &top_fields[TOP_VERSION];
+	unsigned long long v;
+
+	for (size_t i = 0; i + 1 < top->n; i += 2) {
+		const struct ynode *k = top->kids[i], *val = top->kids[i + 1];
+
+		if (k->kind != Y_SCALAR || strcmp(k->value, f->key))
+			continue;
+		if (node_uint(ld, val, f, 0, INT_MAX, &v) < 0)
+			return -1;
+		if (v != PROFILE_SCHEMA_VERSION)
+			return perr(ld, val->at,
+			            "unsupported qremap_profile %llu: this qremap "
+			            "reads only qremap_profile: %d; convert the "
+			            "profile, or use a newer qremap",
+			            v, PROFILE_SCHEMA_VERSION);
+		return 0;
+	}
+	return missing(ld, top->at, f, "at the top level");
+}
+
+/**
+ * load_top() - check the whole document and fill the profile
+ * @ld:		loader
+ * @top:	root node, NULL for an empty stream
+ * @p:		profile to fill, zeroed
+ *
+ * Return: 0, or -1 with the error filled
+ */
+static int load_top(const struct loader *ld, const struct ynode *top, struct profile *p)
+{
+	static const char where[] = "at the top level";
+	struct slot s[TOP_N], u[UNPLUG_N], t[TO_N];
+	int v;
+
+	if (!top || is_null(top)) {
+		struct profile_mark at = top ? top->at : (struct profile_mark){1, 1};
+
+		return perr(ld, at,
+		            "the profile is empty; start it with \"qremap_profile: 1\" "
+		            "and \"name: ...\" (see docs/profiles.md)");
+	}
+	if (top->kind != Y_MAP)
+		return perr(ld, top->at,
+		            "the profile must be a mapping of keys, not %s; start it "
+		            "with \"qremap_profile: 1\" and \"name: ...\"",
+		            kind_str(top));
+	if (check_version(ld, top) < 0 || map_fields(ld, top, top_fields, TOP_N, where, s) < 0)
+		return -1;
+
+	if (!s[TOP_NAME].key)
+		return missing(ld, top->at, &top_fields[TOP_NAME], where);
+	if (get_string(ld, &s[TOP_NAME], &top_fields[TOP_NAME], p->name, sizeof(p->name)) < 0)
+		return -1;
+	if (!valid_name(p->name))
+		return perr(
+		        ld, s[TOP_NAME].val->at,
+		        "\"name\" value \"%s\" is not a valid profile name; use lower-case "
+		        "letters, digits, \".\", \"_\" and \"-\", starting with a letter or digit",
+		        p->name);
+
+	if (s[TOP_DESC].key) {
+		size_t n;
+
+		if (get_string(ld, &s[TOP_DESC], &top_fields[TOP_DESC], p->description,
+		               sizeof(p->description)) < 0)
+			return -1;
+		/* folded and literal scalars (">", "|") end in a newline */
+		n = strlen(p->description);
+		while (n && (p->description[n - 1] == '\n' || p->description[n - 1] == ' '))
+			p->description[--n] = '\0';
+	}
+
+	if (s[TOP_NICS].key) {
+		const struct ynode *l = s[TOP_NICS].val;
+
+		if (get_list(ld, &s[TOP_NICS], &top_fields[TOP_NICS], PROFILE_MAX_RULES,
+		             "nics rules", "merge rules with globs such as \"eth*\"") < 0)
+			return -1;
+		for (size_t i = 0; i < l->n; i++)
+			if (load_nic_rule(ld, l->kids[i], &p->nics[p->n_nics++]) < 0)
+				return -1;
+	}
+	if (s[TOP_DISKS].key) {
+		const struct ynode *l = s[TOP_DISKS].val;
+
+		if (get_list(ld, &s[TOP_DISKS], &top_fields[TOP_DISKS], PROFILE_MAX_RULES,
+		             "disks rules", "merge rules with globs such as \"data*\"") < 0)
+			return -1;
+		for (size_t i = 0; i < l->n; i++)
+			if (load_disk_rule(ld, l->kids[i], &p->disks[p->n_disks++]) < 0)
+				return -1;
+	}
+
+	p->acpi_unplug = ACPI_VERIFY_AFTER_RESET;
+	if (s[TOP_UNPLUG].key) {
+		if (want_kind(ld, &s[TOP_UNPLUG], &top_fields[TOP_UNPLUG], Y_MAP) < 0 ||
+		    map_fields(ld, s[TOP_UNPLUG].val, unplug_fields, UNPLUG_N, "in unplug", u) < 0)
+			return -1;
+		if (u[UNPLUG_ACPI].key) {
+			if (get_enum(ld, &u[UNPLUG_ACPI], &unplug_fields[UNPLUG_ACPI], acpi_names,
+			             ARRAY_SIZE(acpi_names), &v) < 0)
+				return -1;
+			p->acpi_unplug = (enum acpi_unplug_policy)v;
+		}
+	}
+
+	p->qmp_timeout_ms = QMP_TIMEOUT_DEFAULT_MS;
+	p->unplug_timeout_ms = UNPLUG_TIMEOUT_DEFAULT_MS;
+	if (s[TOP_TIMEOUTS].key) {
+		if (want_kind(ld, &s[TOP_TIMEOUTS], &top_fields[TOP_TIMEOUTS], Y_MAP) < 0 ||
+		    map_fields(ld, s[TOP_TIMEOUTS].val, timeout_fields, TO_N, "in timeouts", t) < 0)
+			return -1;
+		if (t[TO_QMP].key &&
+		    get_int(ld, &t[TO_QMP], &timeout_fields[TO_QMP], TIMEOUT_MIN_MS, TIMEOUT_MAX_MS,
+		            &p->qmp_timeout_ms) < 0)
+			return -1;
+		if (t[TO_UNPLUG].key &&
+		    get_int(ld, &t[TO_UNPLUG], &timeout_fields[TO_UNPLUG], TIMEOUT_MIN_MS,
+		            TIMEOUT_MAX_MS, &p->unplug_timeout_ms) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/**
+ * load() - parse and check YAML text into a profile
+ * @label:	name for messages
+ * @path:	file name to record in the profile, "" for strings
+ * @yaml:	text, need not be NUL-terminated
+ * @len:	length of @yaml
+ * @p:		profile, written only on success
+ * @err:	error object
+ *
+ * Return: 0, or -1 with @err filled
+ */
+static int load(const char *label, const char *path, const char *yaml, size_t len,
+                struct profile *p, struct qr_error *err)
+{
+	_cleanup_(ynode_freep) struct ynode *root = NULL;
+	_cleanup_free_ struct profile *tmp = NULL;
+	struct loader ld = {.label = label, .text = yaml, .len = len, .err = err};
+
+	if (len > PROFILE_MAX_BYTES)
+		return perr(&ld, (struct profile_mark){1, 1},
+		            "the profile is larger than %d bytes; profiles are small text files, "
+		            "check the file name",
+		            PROFILE_MAX_BYTES);
+	/* built aside so that @p is untouched when loading fails */
+	tmp = calloc(1, sizeof(*tmp));
+	if (!tmp)
+		return qr_err_sys(err, ENOMEM, "%s: loading profile", label);
+	if (!str_copy(tmp->path, sizeof(tmp->path), path))
+		return qr_err_set(err, QR_ERR_INVALID, "%s: profile path longer than %zu bytes",
+		                  label, sizeof(tmp->path) - 1);
+	if (build_tree(&ld, &root) < 0 || load_top(&ld, root, tmp) < 0)
+		return -1;
+	memcpy(p, tmp, sizeof(*p));
+	return 0;
+}
+
+/**
+ * profile_load_string() - load a profile from YAML text
+ * @label:	what to call the text in messages (a file name, "<stdin>", ...)
+ * @yaml:	the text, need not be NUL-terminated
+ * @len:	its length in bytes
+ * @p:		profile to fill; left untouched on failure
+ * @err:	error object; QR_ERR_PARSE messages read
+ *		"LABEL:LINE:COL: what is wrong; how to fix it"
+ *
+ * Return: 0 on success, -1 on the first problem found
+ */
+int profile_load_string(const char *label, const char *yaml, size_t len, struct profile *p,
+                        struct qr_error *err)
+{
+	return load(label, "", yaml, len, p, err);
+}
+
+/**
+ * profile_load_file() - load a profile from a YAML file
+ * @path:	file to read; also the label in messages
+ * @p:		profile to fill; left untouched on failure
+ * @err:	error object; QR_ERR_SYS if the file can't be read, else as for
+ *		profile_load_string()
+ *
+ * Return: 0 on success, -1 on failure
+ */
+int profile_load_file(const char *path, struct profile *p, struct qr_error *err)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	struct stat st;
+
+	if (fd < 0)
+		return qr_err_sys(err, errno, "cannot open profile %s", path);
+	if (fstat(fd, &st) < 0)
+		return qr_err_sys(err, errno, "cannot read profile %s", path);
+	if (!S_ISREG(st.st_mode))
+		return qr_err_set(err, QR_ERR_INVALID, "cannot read profile %s: not a regular file",
+		                  path);
+	/* One byte more than the limit, so load() sees an oversized file as such
+	 * without us reading all of it.
+	 */
+	buf = malloc(PROFILE_MAX_BYTES + 1);
+	if (!buf)
+		return qr_err_sys(err, ENOMEM, "cannot read profile %s", path);
+	while (len < PROFILE_MAX_BYTES + 1) {
+		ssize_t r = read(fd, buf + len, PROFILE_MAX_BYTES + 1 - len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return qr_err_sys(err, errno, "cannot read profile %s", path);
+		if (!r)
+			break;
+		len += (size_t)r;
+	}
+	return load(path, path, buf, len, p, err);
+}
+
+/**
+ * glob_hits() - does a rule's glob match the device's name or qdev id
+ * @pattern:	glob(7)
+ * @name:	Incus device name, may be NULL
+ * @qdev_id:	qdev id, may be NULL
+ *
+ * Return: true on a match of either
+ */
+static bool glob_hits(const char *pattern, const char *name, const char *qdev_id)
+{
+	return (name && !fnmatch(pattern, name, 0)) || (qdev_id && !fnmatch(pattern, qdev_id, 0));
+}
+
+/**
+ * profile_match_nic() - the rule that decides what a NIC becomes
+ * @p:		profile
+ * @name:	Incus device name ("eth0"), may be NULL
+ * @qdev_id:	qdev id ("dev-incus_eth0"), may be NULL
+ *
+ * Return: the first rule whose glob matches @name or @qdev_id, NULL if none
+ *	   does (the NIC is then left as it is)
+ */
+const struct nic_rule *profile_match_nic(const struct profile *p, const char *name,
+                                         const char *qdev_id)
+{
+	for (size_t i = 0; i < p->n_nics; i++)
+		if (glob_hits(p->nics[i].match, name, qdev_id))
+			return &p->nics[i];
+	return NULL;
+}
+
+/**
+ * profile_match_disk() - the rule that decides what a disk becomes
+ * @p:		profile
+ * @name:	Incus disk name ("root"), may be NULL
+ * @qdev_id:	qdev id, may be NULL
+ *
+ * Return: the first rule whose glob matches @name or @qdev_id, NULL if none
+ *	   does (the disk is then left as it is)
+ */
+const struct disk_rule *profile_match_disk(const struct profile *p, const char *name,
+                                           const char *qdev_id)
+{
+	for (size_t i = 0; i < p->n_disks; i++)
+		if (glob_hits(p->disks[i].match, name, qdev_id))
+			return &p->disks[i];
+	return NULL;
+}
+
+/**
+ * nic_rule_json() - one NIC rule as JSON, defaults filled in
+ * @r:	rule
+ *
+ * Return: new object, NULL if out of memory
+ */
+static json_t *nic_rule_json(const struct nic_rule *r)
+{
+	json_t *o = json_object(), *ports = json_array();
+	int rc = 0;
+
+	for (size_t i = 0; ports && i < r->n_ports; i++)
+		rc |= json_array_append_new(ports, json_integer(r->ports[i]));
+	if (!o || rc) {
+		json_decref(ports);
+		json_decref(o);
+		return NULL;
+	}
+	rc |= json_object_set_new(o, "match", json_string(r->match));
+	rc |= json_object_set_new(o, "to", json_string(nic_target_str(r->target)));
+	rc |= json_object_set_new(o, "xhci", json_string(r->xhci));
+	rc |= json_object_set_new(o, "ports", ports);
+	rc |= json_object_set_new(o, "mac_rewritten", json_string(mac_policy_str(r->mac_policy)));
+	if (rc) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/**
+ * disk_rule_json() - one disk rule as JSON, defaults filled in
+ * @r:	rule
+ *
+ * Return: new object, NULL if out of memory
+ */
+static json_t *disk_rule_json(const struct disk_rule *r)
+{
+	json_t *o = json_object(), *ph = json_array();
+	int rc = 0;
+
+	for (size_t i = 0; ph && i < r->n_placeholders; i++)
+		rc |= json_array_append_new(ph, json_string(r->placeholders[i]));
+	if (!o || rc) {
+		json_decref(ph);
+		json_decref(o);
+		return NULL;
+	}
+	rc |= json_object_set_new(o, "match", json_string(r->match));
+	rc |= json_object_set_new(o, "to", json_string(disk_target_str(r->target)));
+	rc |= json_object_set_new(o, "ahci", json_string(r->ahci));
+	rc |= json_object_set_new(o, "placeholders", ph);
+	if (rc) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/**
+ * profile_to_json() - the resolved profile, every default filled in
+ * @p:	profile
+ *
+ * Keys mirror the YAML ones, plus "path" (the file, "" if loaded from a
+ * string); every key is always present, so consumers need no defaults of
+ * their own.
+ *
+ * Return: new JSON object, NULL if out of memory
+ */
+json_t *profile_to_json(const struct profile *p)
+{
+	json_t *o = json_object(), *nics = json_array(), *disks = json_array();
+	int rc = 0;
+
+	for (size_t i = 0; nics && i < p->n_nics; i++)
+		rc |= json_array_append_new(nics, nic_rule_json(&p->nics[i]));
+	for (size_t i = 0; disks && i < p->n_disks; i++)
+		rc |= json_array_append_new(disks, disk_rule_json(&p->disks[i]));
+	if (!o || rc) {
+		json_decref(nics);
+		json_decref(disks);
+		json_decref(o);
+		return NULL;
+	}
+	rc |= json_object_set_new(o, "qremap_profile", json_integer(PROFILE_SCHEMA_VERSION));
+	rc |= json_object_set_new(o, "path", json_string(p->path));
+	rc |= json_object_set_new(o, "name", json_string(p->name));
+	rc |= json_object_set_new(o, "description", json_string(p->description));
+	rc |= json_object_set_new(o, "nics", nics);
+	rc |= json_object_set_new(o, "disks", disks);
+	rc |= json_object_set_new(
+	        o, "unplug", json_pack("{s:s}", "acpi", acpi_unplug_policy_str(p->acpi_unplug)));
+	rc |= json_object_set_new(o, "timeouts",
+	                          json_pack("{s:i, s:i}", "qmp_ms", p->qmp_timeout_ms, "unplug_ms",
+	                                    p->unplug_timeout_ms));
+	if (rc) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/**
+ * nic_target_str() - YAML spelling of a NIC target
+ * @t:	target
+ *
+ * Return: "usb-net", "leave", or "?" for an unknown value
+ */
+const char *nic_target_str(enum nic_target t)
+{
+	return (size_t)t < ARRAY_SIZE(nic_target_names) ? nic_target_names[t] : "?";
+}
+
+/**
+ * disk_target_str() - YAML spelling of a disk target
+ * @t:	target
+ *
+ * Return: "sata", "leave", or "?" for an unknown value
+ */
+const char *disk_target_str(enum disk_target t)
+{
+	return (size_t)t < ARRAY_SIZE(disk_target_names) ? disk_target_names[t] : "?";
+}
+
+/**
+ * mac_policy_str() - YAML spelling of a "mac_rewritten:" policy
+ * @m:	policy
+ *
+ * Return: "refuse", "warn", or "?" for an unknown value
+ */
+const char *mac_policy_str(enum mac_policy m)
+{
+	return (size_t)m < ARRAY_SIZE(mac_policy_names) ? mac_policy_names[m] : "?";
+}
+
+/**
+ * acpi_unplug_policy_str() - YAML spelling of an "unplug: acpi:" policy
+ * @a:	policy
+ *
+ * Return: "verify-after-reset", "refuse", or "?" for an unknown value
+ */
+const char *acpi_unplug_policy_str(enum acpi_unplug_policy a)
+{
+	return (size_t)a < ARRAY_SIZE(acpi_names) ? acpi_names[a] : "?";
+}
