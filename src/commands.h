@@ -11,9 +11,13 @@
 
 /* Exit codes shared by every subcommand (documented in qremap(1)) */
 enum qremap_exit {
-	EXIT_DONE = 0,		/* done */
-	EXIT_FAILED = 1,	/* failed, nothing changed (or rolled back) */
-	EXIT_USAGE = 2,		/* bad command line */
+	EXIT_DONE = 0,        /* done */
+	EXIT_FAILED = 1,      /* failed before changing anything (connect, bad profile) */
+	EXIT_USAGE = 2,       /* bad command line */
+	EXIT_NOTHING = 3,     /* remap: nothing to do (already remapped, nothing matches) */
+	EXIT_REFUSED = 4,     /* remap: profile and VM don't fit; nothing changed */
+	EXIT_ROLLED_BACK = 5, /* remap: a step failed, every change was undone */
+	EXIT_UNSAFE = 6,      /* remap: failed in an unsafe state (see the report) */
 };
 
 /**
@@ -25,8 +29,9 @@ struct global_opts {
 };
 
 int cmd_inspect(int argc, char **argv, const struct global_opts *g);
+int cmd_remap(int argc, char **argv, const struct global_opts *g);
 
 int connect_monitor(const char *path, int timeout_ms, const struct global_opts *g,
-		    struct qmp_client **out, struct qr_error *err);
+                    struct qmp_client **out, struct qr_error *err);
 
 #endif /* QREMAP_COMMANDS_H */

@@ -15,18 +15,22 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: qremap [-v|-q] [--trace-qmp] COMMAND [OPTIONS]\n"
-		   "\n"
-		   "Commands:\n"
-		   "  inspect --qmp PATH [--json]   show a VM's controllers, NICs, taps and disks\n"
-		   "\n"
-		   "Global options:\n"
-		   "  -v, --verbose    more messages (repeat for debug output)\n"
-		   "  -q, --quiet      errors only\n"
-		   "  --trace-qmp      print every QMP message on stderr\n"
-		   "  -h, --help       this text\n"
-		   "  -V, --version    print the version\n"
-		   "\n"
-		   "'qremap COMMAND --help' describes each command. See qremap(1).\n");
+	           "\n"
+	           "Commands:\n"
+	           "  inspect --qmp PATH [--json]   show a VM's controllers, NICs, taps and disks\n"
+	           "  remap --profile P --qmp PATH [--dry-run] [--json]\n"
+	           "                                remap a paused VM's NICs and disks (the\n"
+	           "                                default command: 'qremap --profile P --qmp\n"
+	           "                                PATH' is the same)\n"
+	           "\n"
+	           "Global options:\n"
+	           "  -v, --verbose    more messages (repeat for debug output)\n"
+	           "  -q, --quiet      errors only\n"
+	           "  --trace-qmp      print every QMP message on stderr\n"
+	           "  -h, --help       this text\n"
+	           "  -V, --version    print the version\n"
+	           "\n"
+	           "'qremap COMMAND --help' describes each command. See qremap(1).\n");
 }
 
 /* Print raw QMP traffic, one object per line. */
@@ -36,7 +40,7 @@ static void trace_qmp(void *opaque, bool outgoing, const char *text, size_t len,
 
 	if (fd >= 0)
 		fprintf(stderr, "qmp %s %s %.*s  [fd %d]\n", label, outgoing ? "->" : "<-",
-			(int)len, text, fd);
+		        (int)len, text, fd);
 	else
 		fprintf(stderr, "qmp %s %s %.*s\n", label, outgoing ? "->" : "<-", (int)len, text);
 }
@@ -52,7 +56,7 @@ static void trace_qmp(void *opaque, bool outgoing, const char *text, size_t len,
  * Return: 0 on success, -1 on failure
  */
 int connect_monitor(const char *path, int timeout_ms, const struct global_opts *g,
-		    struct qmp_client **out, struct qr_error *err)
+                    struct qmp_client **out, struct qr_error *err)
 {
 	struct qmp_client *c;
 
@@ -66,7 +70,7 @@ int connect_monitor(const char *path, int timeout_ms, const struct global_opts *
 		return -1;
 	}
 	log_info("connected to %s: QEMU %d.%d.%d", path, qmp_get_version(c)->major,
-	     qmp_get_version(c)->minor, qmp_get_version(c)->micro);
+	         qmp_get_version(c)->minor, qmp_get_version(c)->micro);
 	*out = c;
 	return 0;
 }
@@ -74,14 +78,22 @@ int connect_monitor(const char *path, int timeout_ms, const struct global_opts *
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "verbose", no_argument, NULL, 'v' }, { "quiet", no_argument, NULL, 'q' },
-		{ "trace-qmp", no_argument, NULL, 'T' }, { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 },
+	        {"verbose", no_argument, NULL, 'v'},   {"quiet", no_argument, NULL, 'q'},
+	        {"trace-qmp", no_argument, NULL, 'T'}, {"help", no_argument, NULL, 'h'},
+	        {"version", no_argument, NULL, 'V'},   {NULL, 0, NULL, 0},
 	};
-	struct global_opts g = { 0 };
+	struct global_opts g = {0};
 	int level = LOG_LVL_WARN, opt;
 	const char *cmd;
 
+	/* "qremap --profile P --qmp S" is "qremap remap --profile P ..." */
+	for (int i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--profile") || str_has_prefix(argv[i], "--profile=")) {
+			log_set_level(LOG_LVL_WARN);
+			argv[0] = (char *)"remap";
+			return cmd_remap(argc, argv, &g);
+		}
+	}
 	/* stop at the first non-option: the subcommand parses the rest */
 	while ((opt = getopt_long(argc, argv, "+vqhV", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -116,6 +128,8 @@ int main(int argc, char **argv)
 	argv += optind;
 	if (!strcmp(cmd, "inspect"))
 		return cmd_inspect(argc, argv, &g);
+	if (!strcmp(cmd, "remap"))
+		return cmd_remap(argc, argv, &g);
 	log_error("unknown command '%s' (see qremap --help)", cmd);
 	return EXIT_USAGE;
 }

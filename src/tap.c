@@ -66,9 +66,9 @@ int tap_get_queue_fd(int pidfd, int qemu_fd, struct qr_error *err)
 		int e = errno;
 
 		if (e == EPERM)
-			return qr_err_sys(err, e,
-					  "pidfd_getfd of QEMU fd %d (needs root or CAP_SYS_PTRACE)",
-					  qemu_fd);
+			return qr_err_sys(
+			        err, e, "pidfd_getfd of QEMU fd %d (needs root or CAP_SYS_PTRACE)",
+			        qemu_fd);
 		return qr_err_sys(err, e, "pidfd_getfd of QEMU fd %d", qemu_fd);
 	}
 	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
@@ -91,7 +91,7 @@ int tap_get_queue_fd(int pidfd, int qemu_fd, struct qr_error *err)
  * Return: 0 on success, -1 if @fd is not a tun file bound to a device
  */
 int tap_fd_info(int fd, char ifname[IFNAMSIZ], unsigned *flags, bool *detached,
-		struct qr_error *err)
+                struct qr_error *err)
 {
 	struct ifreq ifr;
 	struct stat st;
@@ -110,7 +110,8 @@ int tap_fd_info(int fd, char ifname[IFNAMSIZ], unsigned *flags, bool *detached,
 	memcpy(ifname, ifr.ifr_name, IFNAMSIZ);
 	ifname[IFNAMSIZ - 1] = '\0';
 	*detached = !!(ifr.ifr_flags & IFF_DETACH_QUEUE);
-	*flags = (unsigned)(unsigned short)ifr.ifr_flags & ~(unsigned)(IFF_DETACH_QUEUE | IFF_NOFILTER);
+	*flags = (unsigned)(unsigned short)ifr.ifr_flags &
+	         ~(unsigned)(IFF_DETACH_QUEUE | IFF_NOFILTER);
 	return 0;
 }
 
@@ -215,12 +216,12 @@ int tap_inspect_qemu_fd(int pidfd, pid_t pid, int qemu_fd, struct tap_queue_info
 	if (r > 0) {
 		out->is_tun = true;
 		snprintf(out->why, sizeof(out->why), "queue state unknown: %.130s",
-			 pidfd >= 0 ? e.msg : "pidfd_open failed");
+		         pidfd >= 0 ? e.msg : "pidfd_open failed");
 	} else if (r == 0) {
 		snprintf(out->why, sizeof(out->why), "QEMU fd %d is not a tun file", qemu_fd);
 	} else {
 		snprintf(out->why, sizeof(out->why), "cannot read /proc/%d/fdinfo/%d: %s", (int)pid,
-			 qemu_fd, strerror(errnum));
+		         qemu_fd, strerror(errnum));
 	}
 	return 0;
 }
@@ -242,7 +243,7 @@ int tap_inspect_qemu_fd(int pidfd, pid_t pid, int qemu_fd, struct tap_queue_info
  * Return: 0 on success, -1 if /proc/<pid>/fdinfo can't be read
  */
 int tap_qemu_tun_fds(pid_t pid, const char *ifname, int *fds, size_t max, size_t *n,
-		     struct qr_error *err)
+                     struct qr_error *err)
 {
 	char path[64];
 	struct dirent *de;
@@ -314,7 +315,7 @@ static int netlink_socket_in(int netns_fd, struct qr_error *err)
  * Return: 0 on success, -1 on failure (no such device, not a tun, ...)
  */
 int tap_link_queues(int netns_fd, const char *ifname, unsigned *attached, unsigned *detached,
-		    struct qr_error *err)
+                    struct qr_error *err)
 {
 	struct {
 		struct nlmsghdr nh;
@@ -395,6 +396,113 @@ int tap_link_queues(int netns_fd, const char *ifname, unsigned *attached, unsign
 	}
 	if (!got_q || !got_d)
 		return qr_err_set(err, QR_ERR_UNSUPPORTED, "%s: no tun queue counts (not a tap?)",
-				  ifname);
+		                  ifname);
+	return 0;
+}
+
+/**
+ * tap_open_queue_like() - open one fresh queue on the tap behind a queue
+ * @model_fd:	local descriptor of any queue of the tap (attached or not)
+ * @err:	error object
+ *
+ * The fresh queue is created the way Incus creates its own (open
+ * /dev/net/tun, TUNSETIFF with the device's name and flags), inside the tap's
+ * network namespace, so that QEMU can own it by name after getfd. The kernel
+ * refuses a multiqueue TUNSETIFF whose flags differ from the device's, so the
+ * flags are taken from the device itself rather than assumed. Needs
+ * CAP_NET_ADMIN in the tap's namespace. A new queue starts attached.
+ *
+ * Return: the new queue's descriptor, -1 on failure
+ */
+int tap_open_queue_like(int model_fd, struct qr_error *err)
+{
+	_cleanup_close_ int ns = -1, self = -1, fd = -1;
+	char ifname[IFNAMSIZ];
+	struct ifreq ifr;
+	unsigned flags;
+	bool detached;
+	int e = 0;
+
+	if (tap_fd_info(model_fd, ifname, &flags, &detached, err) < 0)
+		return -1;
+	ns = tap_netns_of(model_fd, err);
+	if (ns < 0)
+		return -1;
+	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		return qr_err_sys(err, errno, "open /proc/self/ns/net");
+	if (setns(ns, CLONE_NEWNET) < 0)
+		return qr_err_sys(err, errno, "entering the network namespace of tap %s", ifname);
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		e = errno;
+	} else {
+		memset(&ifr, 0, sizeof(ifr));
+		memcpy(ifr.ifr_name, ifname, IFNAMSIZ);
+		/* IFF_PERSIST is reported by TUNGETIFF but set with TUNSETPERSIST */
+		ifr.ifr_flags = (short)(flags & ~(unsigned)IFF_PERSIST);
+		if (ioctl(fd, TUNSETIFF, &ifr) < 0)
+			e = errno;
+	}
+	if (setns(self, CLONE_NEWNET) < 0) {
+		/* as in netlink_socket_in(): never carry on in the wrong place */
+		perror("qremap: cannot return to the original network namespace");
+		abort();
+	}
+	if (fd < 0)
+		return qr_err_sys(err, e, "open /dev/net/tun for tap %s", ifname);
+	if (e)
+		return qr_err_sys(err, e, "TUNSETIFF %s (flags 0x%x) for a fresh queue", ifname,
+		                  flags);
+	return steal_fd(&fd);
+}
+
+/**
+ * tap_detach_queue() - detach one queue from its tap, if it is attached
+ * @fd:		local descriptor of the queue (e.g. a pidfd_getfd() copy)
+ * @was_attached: set to whether it was attached before the call
+ * @err:	error object
+ *
+ * A detached queue gets no packets: the kernel only spreads flows over
+ * attached queues, so an old queue left attached with nobody reading it is
+ * where packets die (facts.md §4).
+ *
+ * Return: 0 on success (also if it was already detached), -1 on failure
+ */
+int tap_detach_queue(int fd, bool *was_attached, struct qr_error *err)
+{
+	char ifname[IFNAMSIZ];
+	struct ifreq ifr;
+	unsigned flags;
+	bool detached;
+
+	if (tap_fd_info(fd, ifname, &flags, &detached, err) < 0)
+		return -1;
+	*was_attached = !detached;
+	if (detached)
+		return 0;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_DETACH_QUEUE;
+	if (ioctl(fd, TUNSETQUEUE, &ifr) < 0)
+		return qr_err_sys(err, errno, "TUNSETQUEUE IFF_DETACH_QUEUE on a queue of %s",
+		                  ifname);
+	return 0;
+}
+
+/**
+ * tap_attach_queue() - attach a queue again (the undo of tap_detach_queue())
+ * @fd:		local descriptor of the queue
+ * @err:	error object
+ *
+ * Return: 0 on success, -1 on failure
+ */
+int tap_attach_queue(int fd, struct qr_error *err)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_ATTACH_QUEUE;
+	if (ioctl(fd, TUNSETQUEUE, &ifr) < 0)
+		return qr_err_sys(err, errno, "TUNSETQUEUE IFF_ATTACH_QUEUE");
 	return 0;
 }

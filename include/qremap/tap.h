@@ -62,12 +62,15 @@ int tap_pidfd_open(pid_t pid, struct qr_error *err);
 int tap_inspect_qemu_fd(int pidfd, pid_t pid, int qemu_fd, struct tap_queue_info *out);
 int tap_get_queue_fd(int pidfd, int qemu_fd, struct qr_error *err);
 int tap_fd_info(int fd, char ifname[IFNAMSIZ], unsigned *flags, bool *detached,
-		struct qr_error *err);
+                struct qr_error *err);
 int tap_qemu_tun_fds(pid_t pid, const char *ifname, int *fds, size_t max, size_t *n,
-		     struct qr_error *err);
+                     struct qr_error *err);
 int tap_link_queues(int netns_fd, const char *ifname, unsigned *attached, unsigned *detached,
-		    struct qr_error *err);
+                    struct qr_error *err);
 int tap_netns_of(int tunfd, struct qr_error *err);
 unsigned long tap_netns_ino_self(void);
+int tap_open_queue_like(int model_fd, struct qr_error *err);
+int tap_detach_queue(int fd, bool *was_attached, struct qr_error *err);
+int tap_attach_queue(int fd, struct qr_error *err);
 
 #endif /* QREMAP_TAP_H */

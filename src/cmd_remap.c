@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* qremap - cmd_remap.c: "qremap remap" (also "qremap --profile P --qmp S"):
+ * inspect, plan, and apply or print the plan
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "commands.h"
+#include "qremap/inventory.h"
+#include "qremap/log.h"
+#include "qremap/plan.h"
+#include "qremap/profile.h"
+#include "qremap/remap.h"
+
+/* Where profiles given by name are looked for, in order. */
+static const char *const profile_dirs[] = {"./profiles", "/etc/qremap/profiles",
+                                           "/usr/share/qremap/profiles"};
+
+static void remap_usage(FILE *f)
+{
+	fprintf(f,
+	        "Usage: qremap remap --profile PROFILE --qmp PATH [--dry-run] [--json]\n"
+	        "                    [--pid PID] [--leave-on-unsafe]\n"
+	        "       qremap --profile PROFILE --qmp PATH [...]   (the same)\n"
+	        "\n"
+	        "Rebuild the NICs and disks Incus hot-plugged into a paused QEMU (-S) as the\n"
+	        "profile says: each NIC becomes usb-net on one fresh tap queue, each disk's\n"
+	        "block node moves to a cold-plugged SATA placeholder, the virtio originals\n"
+	        "go. Every change is verified; a failure undoes what was done.\n"
+	        "\n"
+	        "  --profile P    profile file, or a name looked up as NAME.yaml in ./profiles,\n"
+	        "                 /etc/qremap/profiles, /usr/share/qremap/profiles\n"
+	        "  --qmp PATH     the VM's QMP socket for qremap (not Incus's own monitor)\n"
+	        "  --dry-run      print the plan, change nothing\n"
+	        "  --json         machine-readable plan or report (docs/remap-json.md)\n"
+	        "  --pid PID      QEMU's pid, if SO_PEERCRED on the socket would be wrong\n"
+	        "  --leave-on-unsafe  on an unsafe failure, leave QEMU paused instead of\n"
+	        "                 telling it to quit (default: quit, so the guest never\n"
+	        "                 runs half remapped)\n"
+	        "  -v, -q, --trace-qmp  as for qremap\n"
+	        "  -h, --help     this text\n"
+	        "\n"
+	        "Exit status: 0 done, 1 failed before changing anything, 2 usage,\n"
+	        "3 nothing to do, 4 refused (nothing changed), 5 failed and rolled back,\n"
+	        "6 failed in an unsafe state.\n");
+}
+
+/**
+ * resolve_profile() - a profile argument as a file path
+ * @arg:	what the user gave
+ * @buf:	result
+ * @len:	size of @buf
+ *
+ * Return: 0 if found, -1 (with a message logged) if not
+ */
+static int resolve_profile(const char *arg, char *buf, size_t len)
+{
+	struct stat st;
+
+	if (strchr(arg, '/') || str_has_suffix(arg, ".yaml") || !stat(arg, &st)) {
+		snprintf(buf, len, "%s", arg);
+		return 0;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(profile_dirs); i++) {
+		snprintf(buf, len, "%s/%s.yaml", profile_dirs[i], arg);
+		if (!stat(buf, &st))
+			return 0;
+	}
+	log_error("no profile '%s': not a file, and no %s.yaml in ./profiles, "
+	          "/etc/qremap/profiles or /usr/share/qremap/profiles",
+	          arg, arg);
+	return -1;
+}
+
+/* Print JSON to stdout. */
+static void print_json(json_t *j)
+{
+	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+	json_decref(j);
+}
+
+static int outcome_exit(enum remap_outcome o)
+{
+	switch (o) {
+	case REMAP_DONE:
+		return EXIT_DONE;
+	case REMAP_NOTHING:
+		return EXIT_NOTHING;
+	case REMAP_REFUSED:
+		return EXIT_REFUSED;
+	case REMAP_ROLLED_BACK:
+		return EXIT_ROLLED_BACK;
+	case REMAP_UNSAFE:
+		break;
+	}
+	return EXIT_UNSAFE;
+}
+
+/**
+ * cmd_remap() - "qremap remap"
+ * @argc:	arguments after the subcommand name, getopt style
+ * @argv:	argv[0] is "remap"
+ * @g:		global options (may be extended by -v/-q/--trace-qmp here)
+ *
+ * Return: process exit code
+ */
+int cmd_remap(int argc, char **argv, const struct global_opts *g)
+{
+	static const struct option longopts[] = {
+	        {"profile", required_argument, NULL, 'P'},
+	        {"qmp", required_argument, NULL, 'm'},
+	        {"dry-run", no_argument, NULL, 'n'},
+	        {"json", no_argument, NULL, 'j'},
+	        {"pid", required_argument, NULL, 'p'},
+	        {"leave-on-unsafe", no_argument, NULL, 'L'},
+	        {"verbose", no_argument, NULL, 'v'},
+	        {"quiet", no_argument, NULL, 'q'},
+	        {"trace-qmp", no_argument, NULL, 'T'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
+	};
+	_cleanup_(qmp_closep) struct qmp_client *c = NULL;
+	struct global_opts gl = *g;
+	struct inventory_opts iopts = {0};
+	struct remap_opts ropts = {.quit_on_unsafe = true};
+	const char *profile_arg = NULL, *qmp_path = NULL, *fault;
+	bool dry_run = false, json = false;
+	struct remap_report rep;
+	struct vm_inventory inv;
+	struct profile prof;
+	struct plan plan;
+	char path[1024];
+	unsigned long long v;
+	struct qr_error err = {0};
+	int opt, rc;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "vqh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'P':
+			profile_arg = optarg;
+			break;
+		case 'm':
+			qmp_path = optarg;
+			break;
+		case 'n':
+			dry_run = true;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'p':
+			if (parse_uint(optarg, 0x3fffffff, &v) < 0 || !v) {
+				log_error("--pid: not a process id: %s", optarg);
+				return EXIT_USAGE;
+			}
+			iopts.pid = (pid_t)v;
+			break;
+		case 'L':
+			ropts.quit_on_unsafe = false;
+			break;
+		case 'v':
+			if (log_get_level() < LOG_LVL_TRACE)
+				log_set_level(log_get_level() + 1);
+			break;
+		case 'q':
+			log_set_level(LOG_LVL_ERROR);
+			break;
+		case 'T':
+			gl.trace_qmp = true;
+			break;
+		case 'h':
+			remap_usage(stdout);
+			return EXIT_DONE;
+		default:
+			remap_usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		log_error("remap: unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (!profile_arg || !qmp_path) {
+		log_error("remap: --profile and --qmp are required");
+		remap_usage(stderr);
+		return EXIT_USAGE;
+	}
+	/* Test hook for fault injection, documented in tests/README.md */
+	fault = getenv("QREMAP_TEST_FAIL_STEP");
+	if (fault && parse_uint(fault, 100000, &v) == 0)
+		ropts.fail_step = (unsigned)v;
+
+	if (resolve_profile(profile_arg, path, sizeof(path)) < 0)
+		return EXIT_FAILED;
+	if (profile_load_file(path, &prof, &err) < 0) {
+		log_error("%s", err.msg);
+		return EXIT_FAILED;
+	}
+	log_info("profile %s (%s)", prof.name, path);
+	if (connect_monitor(qmp_path, prof.qmp_timeout_ms, &gl, &c, &err) < 0) {
+		log_error("%s", err.msg);
+		return EXIT_FAILED;
+	}
+	if (inventory_collect(c, &iopts, &inv, &err) < 0) {
+		log_error("%s", err.msg);
+		inventory_free(&inv);
+		return EXIT_FAILED;
+	}
+	if (plan_build(&inv, &prof, &plan, &err) < 0) {
+		log_error("%s", err.msg);
+		inventory_free(&inv);
+		plan_free(&plan);
+		return EXIT_FAILED;
+	}
+	ropts.pid = inv.pid;
+	inventory_free(&inv);
+
+	if (dry_run) {
+		if (json)
+			print_json(plan_to_json(&plan));
+		else
+			plan_print(stdout, &plan);
+		rc = plan.verdict == PLAN_READY     ? EXIT_DONE
+		     : plan.verdict == PLAN_NOTHING ? EXIT_NOTHING
+		                                    : EXIT_REFUSED;
+		plan_free(&plan);
+		return rc;
+	}
+
+	for (size_t i = 0; i < plan.n_notes; i++) {
+		if (plan.note_warns[i])
+			log_warn("%s", plan.notes[i]);
+		else
+			log_info("%s", plan.notes[i]);
+	}
+	remap_apply(c, &plan, &ropts, &rep);
+	if (json)
+		print_json(remap_report_to_json(&rep, &plan));
+	else
+		remap_report_print(stdout, &rep, &plan);
+	rc = outcome_exit(rep.outcome);
+	if (rep.outcome == REMAP_REFUSED)
+		log_error("refused: %s", plan.refusal);
+	else if (rep.outcome == REMAP_ROLLED_BACK || rep.outcome == REMAP_UNSAFE)
+		log_error("%s", rep.error.msg);
+	remap_report_free(&rep);
+	plan_free(&plan);
+	if (fflush(stdout) != 0)
+		return rc ? rc : EXIT_FAILED;
+	return rc;
+}

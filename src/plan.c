@@ -1,0 +1,789 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* qremap - plan.c: the planner (see plan.h for the two phases and why)
+ *
+ * Naming: what qremap adds is called after the Incus device it replaces, with
+ * "qremap" where Incus has "incus": netdev incus_eth0 -> qremap_eth0, device
+ * dev-incus_eth0 -> dev-qremap_eth0. That makes a second run see at once what
+ * is already done, and makes "info network" and qom-list readable.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "qremap/log.h"
+#include "qremap/plan.h"
+#include "qremap/quirks.h"
+#include "qremap/table.h"
+
+#define INCUS_DEV_PREFIX  "dev-incus_"
+#define QREMAP_DEV_PREFIX "dev-qremap_"
+#define NULL_NODE_PREFIX  "qremap-null-"
+
+/* Add a note (devices left alone, warnings); silently capped. */
+static void note(struct plan *p, const char *fmt, ...) _printf_(2, 3);
+static void note(struct plan *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->n_notes >= PLAN_MAX_NOTES)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(p->notes[p->n_notes++], sizeof(p->notes[0]), fmt, ap);
+	va_end(ap);
+}
+
+/* Refuse the plan; the first reason wins, later ones are logged. */
+static void refuse(struct plan *p, const char *fmt, ...) _printf_(2, 3);
+static void refuse(struct plan *p, const char *fmt, ...)
+{
+	char buf[sizeof(p->refusal)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (p->verdict == PLAN_REFUSED) {
+		log_debug("also refused: %s", buf);
+		return;
+	}
+	p->verdict = PLAN_REFUSED;
+	memcpy(p->refusal, buf, sizeof(buf));
+}
+
+/* Append a zeroed step; NULL (and the plan is refused) if out of memory. */
+static struct plan_step *step_new(struct plan *p, enum step_kind kind, bool commit, int nic,
+                                  int disk)
+{
+	struct plan_step *s, *ns = realloc(p->steps, (p->n_steps + 1) * sizeof(*s));
+
+	if (!ns)
+		return NULL;
+	p->steps = ns;
+	s = &ns[p->n_steps++];
+	memset(s, 0, sizeof(*s));
+	s->kind = kind;
+	s->commit = commit;
+	s->nic = nic;
+	s->disk = disk;
+	return s;
+}
+
+/* A STEP_QMP with its undo; takes ownership of both argument objects. */
+static struct plan_step *step_qmp(struct plan *p, bool commit, int nic, int disk, const char *cmd,
+                                  json_t *args, const char *undo_cmd, json_t *undo_args)
+{
+	struct plan_step *s = step_new(p, STEP_QMP, commit, nic, disk);
+
+	if (!s) {
+		json_decref(args);
+		json_decref(undo_args);
+		return NULL;
+	}
+	str_copy(s->cmd, sizeof(s->cmd), cmd);
+	s->args = args;
+	if (undo_cmd)
+		str_copy(s->undo_cmd, sizeof(s->undo_cmd), undo_cmd);
+	s->undo_args = undo_args;
+	return s;
+}
+
+/* Whether a device sits on PCI, i.e. can be held back by ACPI hotplug. */
+static bool is_pci_driver(const char *driver)
+{
+	return str_has_suffix(driver, "-pci") ||
+	       !strcmp(driver, "virtio-net-pci-non-transitional") ||
+	       !strcmp(driver, "virtio-blk-pci-non-transitional");
+}
+
+/* Whether an ACPI unplug of this device would wait for reset. */
+static bool unplug_waits_for_reset(const struct vm_inventory *inv, const char *driver)
+{
+	/* Unknown mode: assume the slower one, which is also the safer one */
+	return is_pci_driver(driver) && inv->hotplug != HOTPLUG_NATIVE;
+}
+
+/* The one controller of @kind, or the one named @id; refuses otherwise. */
+static const struct inv_controller *pick_ctrl(struct plan *p, const struct vm_inventory *inv,
+                                              enum ctrl_kind kind, const char *id,
+                                              const char *subject, const char *key)
+{
+	const struct inv_controller *found = NULL;
+	unsigned n = 0;
+
+	if (id && id[0]) {
+		found = inventory_find_ctrl(inv, id);
+		if (!found || found->kind != kind) {
+			refuse(p,
+			       "%s: the profile's %s '%s' is not a %s controller of this VM; "
+			       "see 'qremap inspect' for the controllers there are",
+			       subject, key, id, ctrl_kind_str(kind));
+			return NULL;
+		}
+		return found;
+	}
+	for (size_t i = 0; i < inv->n_ctrl; i++) {
+		if (inv->ctrl[i].kind != kind)
+			continue;
+		found = &inv->ctrl[i];
+		n++;
+	}
+	if (n == 1)
+		return found;
+	if (!n)
+		refuse(p, "%s: the VM has no %s controller; add one at QEMU start (%s)", subject,
+		       ctrl_kind_str(kind),
+		       kind == CTRL_USB ? "-device qemu-xhci,id=qremap_xhci,p2=8,p3=0"
+		                        : "-device ich9-ahci,id=qremap_ahci");
+	else
+		refuse(p, "%s: the VM has %u %s controllers; say which in the profile (%s: ID)",
+		       subject, n, ctrl_kind_str(kind), key);
+	return NULL;
+}
+
+/* Whether port @port of @xhci is already taken by an earlier NIC of the plan. */
+static bool port_planned(const struct plan *p, const char *bus, unsigned port)
+{
+	for (size_t i = 0; i < p->n_nics; i++)
+		if (p->nics[i].port == port && !strcmp(p->nics[i].usb_bus, bus))
+			return true;
+	return false;
+}
+
+/* Choose a USB 2 root port for usb-net (full speed: USB 3 ports refuse it). */
+static unsigned pick_port(struct plan *p, const struct inv_controller *x, const struct nic_rule *r,
+                          const char *subject)
+{
+	unsigned free_ports[INV_MAX_USB_PORTS];
+	int nfree = inventory_usb_free_ports(x, free_ports, INV_MAX_USB_PORTS);
+	unsigned usb2 = x->usb2_ports ? x->usb2_ports : x->ports;
+
+	if (nfree > INV_MAX_USB_PORTS)
+		nfree = INV_MAX_USB_PORTS;
+	if (r->n_ports) {
+		for (size_t i = 0; i < r->n_ports; i++) {
+			bool is_free = false;
+
+			for (int j = 0; j < nfree; j++)
+				is_free |= free_ports[j] == r->ports[i];
+			if (is_free && r->ports[i] <= usb2 && !port_planned(p, x->bus, r->ports[i]))
+				return r->ports[i];
+		}
+		refuse(p,
+		       "%s: none of the profile's USB ports is a free USB 2 port of %s "
+		       "(USB 2 ports: 1-%u); pick free ones from 'qremap inspect'",
+		       subject, x->id, usb2);
+		return 0;
+	}
+	for (int j = 0; j < nfree; j++)
+		if (free_ports[j] <= usb2 && !port_planned(p, x->bus, free_ports[j]))
+			return free_ports[j];
+	refuse(p,
+	       "%s: no free USB 2 port on %s (%u USB 2 ports, %u claimed); add an XHCI "
+	       "with more at QEMU start (-device qemu-xhci,id=qremap_xhci,p2=8,p3=0) and "
+	       "name it in the profile (xhci: qremap_xhci)",
+	       subject, x->id, usb2, x->n_used);
+	return 0;
+}
+
+/* Plan one NIC; a refusal or note explains what isn't planned. */
+static void plan_nic(struct plan *p, const struct vm_inventory *inv, const struct profile *prof,
+                     const struct inv_nic *n)
+{
+	const char *name = n->id + strlen(INCUS_DEV_PREFIX);
+	const struct inv_controller *x;
+	const struct nic_rule *r;
+	struct plan_nic *pn, *nn;
+	char new_dev[INV_ID_MAX + 16];
+	unsigned port;
+
+	r = profile_match_nic(prof, name, n->id);
+	if (!r || r->target == NIC_TO_LEAVE) {
+		note(p, "NIC %s (%s): left alone, %s", name, n->model,
+		     r ? "as the profile says" : "no profile rule matches it");
+		return;
+	}
+	snprintf(new_dev, sizeof(new_dev), QREMAP_DEV_PREFIX "%s", name);
+	if (inventory_find_nic(inv, new_dev)) {
+		note(p, "NIC %s: already remapped to %s%s", name, new_dev,
+		     " (the original goes at reset)");
+		return;
+	}
+	if (strcmp(n->backend.type, "tap")) {
+		refuse(p, "NIC %s: its netdev %s is '%s', not a tap; qremap only remaps tap NICs",
+		       name, n->backend.id, n->backend.type);
+		return;
+	}
+	if (n->backend.n_queues > PLAN_MAX_QUEUES || !n->backend.n_queues) {
+		refuse(p, "NIC %s: netdev %s has %u queues, qremap handles 1 to %d", name,
+		       n->backend.id, n->backend.n_queues, PLAN_MAX_QUEUES);
+		return;
+	}
+	x = pick_ctrl(p, inv, CTRL_USB, r->xhci, name, "xhci");
+	if (!x)
+		return;
+	port = pick_port(p, x, r, name);
+	if (!port)
+		return;
+
+	nn = realloc(p->nics, (p->n_nics + 1) * sizeof(*nn));
+	if (!nn) {
+		refuse(p, "out of memory");
+		return;
+	}
+	p->nics = nn;
+	pn = &nn[p->n_nics];
+	memset(pn, 0, sizeof(*pn));
+	str_copy(pn->name, sizeof(pn->name), name);
+	str_copy(pn->orig_dev, sizeof(pn->orig_dev), n->id);
+	str_copy(pn->orig_model, sizeof(pn->orig_model), n->model);
+	str_copy(pn->orig_netdev, sizeof(pn->orig_netdev), n->backend.id);
+	str_copy(pn->tap, sizeof(pn->tap), n->backend.tap);
+	for (unsigned i = 0; i < n->backend.n_queues; i++)
+		pn->old_fds[i] = n->backend.queues[i].qemu_fd;
+	pn->n_old = n->backend.n_queues;
+	str_copy(pn->new_dev, sizeof(pn->new_dev), new_dev);
+	snprintf(pn->new_netdev, sizeof(pn->new_netdev), "qremap_%.100s", name);
+	snprintf(pn->fdname, sizeof(pn->fdname), "qremap_%.100s.fd", name);
+	str_copy(pn->mac, sizeof(pn->mac), n->mac);
+	quirk_usbnet_guest_mac(&inv->version, n->mac, pn->guest_mac);
+	snprintf(pn->usb_bus, sizeof(pn->usb_bus), "%s", x->bus);
+	pn->port = port;
+
+	if (strcmp(pn->mac, pn->guest_mac)) {
+		if (r->mac_policy == MAC_REFUSE) {
+			refuse(p,
+			       "NIC %s: QEMU %d.%d.%d shows a usb-net guest the MAC %s instead of "
+			       "%s (its first byte is forced to 0x40); use a QEMU with the fix "
+			       "(7.2.21, 10.0.5, 10.1.1, 10.2.0 or later), or accept it with "
+			       "'mac_rewritten: warn' in the profile",
+			       name, inv->version.major, inv->version.minor, inv->version.micro,
+			       pn->guest_mac, pn->mac);
+			return;
+		}
+		if (p->n_notes < PLAN_MAX_NOTES)
+			p->note_warns[p->n_notes] = true;
+		note(p,
+		     "NIC %s: the guest will see MAC %s, not %s: QEMU %d.%d.%d forces 0x40 "
+		     "into usb-net's MAC (DHCP reservations and MAC filters won't match)",
+		     name, pn->guest_mac, pn->mac, inv->version.major, inv->version.minor,
+		     inv->version.micro);
+	}
+	if (unplug_waits_for_reset(inv, n->model))
+		p->acpi_pending = true;
+	p->n_nics++;
+}
+
+/* The placeholder a rule names or the next empty one on @ahci; NULL if none. */
+static const struct inv_disk *pick_placeholder(const struct plan *p, const struct vm_inventory *inv,
+                                               const struct disk_rule *r,
+                                               const struct inv_controller *ahci)
+{
+	size_t bl = strlen(ahci->id);
+
+	for (size_t k = 0; k < (r->n_placeholders ? r->n_placeholders : inv->n_disks); k++) {
+		const struct inv_disk *d = r->n_placeholders
+		                                   ? inventory_find_disk(inv, r->placeholders[k])
+		                                   : &inv->disks[k];
+		bool taken = false;
+
+		if (!d || !d->placeholder)
+			continue;
+		/* ide-hd on AHCI sits on bus "<ahci>.<port>" */
+		if (strncmp(d->bus, ahci->id, bl) || d->bus[bl] != '.')
+			continue;
+		for (size_t i = 0; i < p->n_disks; i++)
+			taken |= !strcmp(p->disks[i].placeholder, d->id);
+		if (!taken)
+			return d;
+	}
+	return NULL;
+}
+
+/* Plan one disk. */
+static void plan_disk(struct plan *p, const struct vm_inventory *inv, const struct profile *prof,
+                      const struct inv_disk *d)
+{
+	const char *name = d->id + strlen(INCUS_DEV_PREFIX);
+	const struct inv_controller *ahci;
+	const struct inv_disk *ph;
+	const struct disk_rule *r;
+	struct plan_disk *pd, *nd;
+
+	if (d->cdrom) {
+		note(p, "disk %s (%s): left alone, it is a CD-ROM", name, d->driver);
+		return;
+	}
+	r = profile_match_disk(prof, name, d->id);
+	if (!r || r->target == DISK_TO_LEAVE) {
+		note(p, "disk %s (%s): left alone, %s", name, d->driver,
+		     r ? "as the profile says" : "no profile rule matches it");
+		return;
+	}
+	if (str_has_prefix(d->node, NULL_NODE_PREFIX)) {
+		note(p,
+		     "disk %s: already remapped (the original %s holds only %s and goes at "
+		     "reset)",
+		     name, d->id, d->node);
+		return;
+	}
+	if (!d->has_medium || !d->node[0]) {
+		note(p, "disk %s (%s): left alone, it has no block node", name, d->driver);
+		return;
+	}
+	ahci = pick_ctrl(p, inv, CTRL_SATA, r->ahci, name, "ahci");
+	if (!ahci)
+		return;
+	ph = pick_placeholder(p, inv, r, ahci);
+	if (!ph) {
+		refuse(p,
+		       "disk %s: no free SATA placeholder on %s; create one of exactly %" PRIu64
+		       " bytes at QEMU start: -blockdev "
+		       "driver=null-co,node-name=qremap_sata%zu_null,"
+		       "size=%" PRIu64 ",read-zeroes=on -device ide-hd,id=qremap_sata%zu,"
+		       "drive=qremap_sata%zu_null,bus=%s.%zu",
+		       name, ahci->id, d->size, p->n_disks, d->size, p->n_disks, p->n_disks,
+		       ahci->id, p->n_disks);
+		return;
+	}
+	if (ph->size != d->size) {
+		/* IDE capacity is fixed at realize: a wrong-sized placeholder
+		 * would show the guest a truncated (or zero-sized) disk
+		 */
+		refuse(p,
+		       "disk %s is %" PRIu64 " bytes but placeholder %s is %" PRIu64
+		       " bytes (SATA capacity is fixed when QEMU starts); recreate it with "
+		       "-blockdev driver=null-co,node-name=%s,size=%" PRIu64 ",read-zeroes=on",
+		       name, d->size, ph->id, ph->size, ph->node, d->size);
+		return;
+	}
+	nd = realloc(p->disks, (p->n_disks + 1) * sizeof(*nd));
+	if (!nd) {
+		refuse(p, "out of memory");
+		return;
+	}
+	p->disks = nd;
+	pd = &nd[p->n_disks++];
+	memset(pd, 0, sizeof(*pd));
+	str_copy(pd->name, sizeof(pd->name), name);
+	str_copy(pd->orig_dev, sizeof(pd->orig_dev), d->id);
+	str_copy(pd->orig_driver, sizeof(pd->orig_driver), d->driver);
+	str_copy(pd->node, sizeof(pd->node), d->node);
+	snprintf(pd->null_node, sizeof(pd->null_node), NULL_NODE_PREFIX "%.100s", name);
+	str_copy(pd->placeholder, sizeof(pd->placeholder), ph->id);
+	str_copy(pd->placeholder_node, sizeof(pd->placeholder_node), ph->node);
+	pd->size = d->size;
+	if (unplug_waits_for_reset(inv, d->driver))
+		p->acpi_pending = true;
+}
+
+/* Note what an earlier run already finished (originals gone). */
+static void note_finished(struct plan *p, const struct vm_inventory *inv)
+{
+	for (size_t i = 0; i < inv->n_nics; i++) {
+		const struct inv_nic *n = &inv->nics[i];
+		char orig[INV_ID_MAX + 16];
+
+		if (!str_has_prefix(n->id, QREMAP_DEV_PREFIX))
+			continue;
+		snprintf(orig, sizeof(orig), INCUS_DEV_PREFIX "%s",
+		         n->id + strlen(QREMAP_DEV_PREFIX));
+		if (!inventory_find_nic(inv, orig))
+			note(p, "NIC %s: already remapped to %s", n->id + strlen(QREMAP_DEV_PREFIX),
+			     n->id);
+	}
+	for (size_t i = 0; i < inv->n_disks; i++) {
+		const struct inv_disk *d = &inv->disks[i];
+
+		if (!strcmp(d->driver, "ide-hd") && str_has_prefix(d->node, "incus_"))
+			note(p, "disk %s: already remapped to %s", d->node + strlen("incus_"),
+			     d->id);
+	}
+}
+
+/* Add the steps for everything planned, phase A then phase B. */
+static int add_steps(struct plan *p)
+{
+	struct plan_step *s;
+	bool pending = false;
+
+#define NEED(x)                                                                                    \
+	do {                                                                                       \
+		if (!(s = (x)))                                                                    \
+			return -1;                                                                 \
+	} while (0)
+
+	for (size_t i = 0; i < p->n_nics; i++) {
+		const struct plan_nic *n = &p->nics[i];
+		int ni = (int)i;
+
+		NEED(step_new(p, STEP_TAP_QUEUE, false, ni, -1));
+		snprintf(s->what, sizeof(s->what), "open one fresh queue on tap %s", n->tap);
+		NEED(step_qmp(p, false, ni, -1, "getfd", json_pack("{s:s}", "fdname", n->fdname),
+		              "closefd", json_pack("{s:s}", "fdname", n->fdname)));
+		s->pass_fd = true;
+		snprintf(s->what, sizeof(s->what), "give QEMU the fresh queue as '%s'", n->fdname);
+		NEED(step_qmp(p, false, ni, -1, "netdev_add",
+		              json_pack("{s:s, s:s, s:s}", "type", "tap", "id", n->new_netdev, "fd",
+		                        n->fdname),
+		              "netdev_del", json_pack("{s:s}", "id", n->new_netdev)));
+		snprintf(s->what, sizeof(s->what), "add single-queue netdev %s on it",
+		         n->new_netdev);
+		NEED(step_qmp(p, false, ni, -1, "device_add",
+		              json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "driver", "usb-net", "id",
+		                        n->new_dev, "netdev", n->new_netdev, "mac", n->mac, "bus",
+		                        n->usb_bus, "port", (char[12]){0}),
+		              "device_del", json_pack("{s:s}", "id", n->new_dev)));
+		json_object_set_new(s->args, "port", json_sprintf("%u", n->port));
+		s->undo_wait_deleted = true;
+		str_copy(s->dev, sizeof(s->dev), n->new_dev);
+		snprintf(s->what, sizeof(s->what), "add usb-net %s on %s port %u", n->new_dev,
+		         n->usb_bus, n->port);
+	}
+	for (size_t i = 0; i < p->n_disks; i++) {
+		const struct plan_disk *d = &p->disks[i];
+		int di = (int)i;
+
+		NEED(step_qmp(p, false, -1, di, "blockdev-add",
+		              json_pack("{s:s, s:s, s:I, s:b}", "driver", "null-co", "node-name",
+		                        d->null_node, "size", (json_int_t)d->size, "read-zeroes",
+		                        1),
+		              "blockdev-del", json_pack("{s:s}", "node-name", d->null_node)));
+		snprintf(s->what, sizeof(s->what), "add null node %s for the original to hold",
+		         d->null_node);
+		NEED(step_qmp(p, false, -1, di, "qom-set",
+		              json_pack("{s:s, s:s, s:s}", "path", d->orig_dev, "property", "drive",
+		                        "value", d->null_node),
+		              "qom-set",
+		              json_pack("{s:s, s:s, s:s}", "path", d->orig_dev, "property", "drive",
+		                        "value", d->node)));
+		snprintf(s->what, sizeof(s->what), "take %s away from %s (it holds %s instead)",
+		         d->node, d->orig_dev, d->null_node);
+		NEED(step_qmp(p, false, -1, di, "qom-set",
+		              json_pack("{s:s, s:s, s:s}", "path", d->placeholder, "property",
+		                        "drive", "value", d->node),
+		              "qom-set",
+		              json_pack("{s:s, s:s, s:s}", "path", d->placeholder, "property",
+		                        "drive", "value", d->placeholder_node)));
+		snprintf(s->what, sizeof(s->what), "attach %s to placeholder %s", d->node,
+		         d->placeholder);
+	}
+
+	/* Phase B: remove the originals. */
+	for (size_t i = 0; i < p->n_nics; i++) {
+		const struct plan_nic *n = &p->nics[i];
+		int ni = (int)i;
+
+		NEED(step_new(p, STEP_DEVICE_DEL, true, ni, -1));
+		str_copy(s->dev, sizeof(s->dev), n->orig_dev);
+		snprintf(s->what, sizeof(s->what), "remove %s (%s)", n->orig_dev, n->orig_model);
+		/* QEMU lets a netdev go while its NIC waits for an ACPI
+		 * unplug: the NIC keeps no peer, the tap fds are closed.
+		 */
+		NEED(step_qmp(p, true, ni, -1, "netdev_del",
+		              json_pack("{s:s}", "id", n->orig_netdev), NULL, NULL));
+		snprintf(s->what, sizeof(s->what), "delete the old netdev %s (%u queues)",
+		         n->orig_netdev, n->n_old);
+		NEED(step_new(p, STEP_TAP_DETACH, true, ni, -1));
+		snprintf(s->what, sizeof(s->what), "detach the old queues of tap %s", n->tap);
+	}
+	for (size_t i = 0; i < p->n_disks; i++) {
+		const struct plan_disk *d = &p->disks[i];
+
+		NEED(step_new(p, STEP_DEVICE_DEL, true, -1, (int)i));
+		str_copy(s->dev, sizeof(s->dev), d->orig_dev);
+		snprintf(s->what, sizeof(s->what), "remove %s (%s)", d->orig_dev, d->orig_driver);
+	}
+	pending = p->acpi_pending;
+	if (pending) {
+		NEED(step_new(p, STEP_RESET, true, -1, -1));
+		snprintf(s->what, sizeof(s->what),
+		         "reset the paused VM so ACPI completes the pending unplugs");
+	}
+	for (size_t i = 0; i < p->n_disks; i++) {
+		const struct plan_disk *d = &p->disks[i];
+
+		NEED(step_qmp(p, true, -1, (int)i, "blockdev-del",
+		              json_pack("{s:s}", "node-name", d->null_node), NULL, NULL));
+		s->best_effort = true;
+		snprintf(s->what, sizeof(s->what), "delete null node %s", d->null_node);
+	}
+	for (size_t i = 0; i < p->n_nics; i++) {
+		NEED(step_new(p, STEP_VERIFY_NIC, true, (int)i, -1));
+		snprintf(s->what, sizeof(s->what),
+		         "verify tap %s: one attached queue, one QEMU fd, owned by %s",
+		         p->nics[i].tap, p->nics[i].new_netdev);
+	}
+	for (size_t i = 0; i < p->n_disks; i++) {
+		NEED(step_new(p, STEP_VERIFY_DISK, true, -1, (int)i));
+		snprintf(s->what, sizeof(s->what), "verify %s: only %s uses it, %s is gone",
+		         p->disks[i].node, p->disks[i].placeholder, p->disks[i].orig_dev);
+	}
+#undef NEED
+	return 0;
+}
+
+/**
+ * plan_build() - plan the remap of a VM
+ * @inv:	its inventory
+ * @prof:	profile
+ * @plan:	result; free with plan_free(), also after a failure
+ * @err:	error object
+ *
+ * A VM the profile doesn't fit is not an error: the plan says PLAN_REFUSED
+ * and why. Only running out of memory is.
+ *
+ * Return: 0 on success, -1 on failure
+ */
+int plan_build(const struct vm_inventory *inv, const struct profile *prof, struct plan *plan,
+               struct qr_error *err)
+{
+	memset(plan, 0, sizeof(*plan));
+	plan->verdict = PLAN_READY;
+	plan->qmp_timeout_ms = prof->qmp_timeout_ms;
+	plan->unplug_timeout_ms = prof->unplug_timeout_ms;
+
+	if (strcmp(inv->runstate, "prelaunch") && strcmp(inv->runstate, "paused")) {
+		refuse(plan,
+		       "the VM is %s; qremap only remaps a VM that has not run yet (start "
+		       "QEMU with -S, or use Incus's pre-start stage)",
+		       inv->runstate[0] ? inv->runstate : "in an unknown state");
+		return 0;
+	}
+	note_finished(plan, inv);
+	for (size_t i = 0; i < inv->n_nics; i++)
+		if (inv->nics[i].incus && str_has_prefix(inv->nics[i].id, INCUS_DEV_PREFIX))
+			plan_nic(plan, inv, prof, &inv->nics[i]);
+	for (size_t i = 0; i < inv->n_disks; i++)
+		if (inv->disks[i].incus && str_has_prefix(inv->disks[i].id, INCUS_DEV_PREFIX))
+			plan_disk(plan, inv, prof, &inv->disks[i]);
+
+	if (plan->verdict == PLAN_READY && plan->acpi_pending && prof->acpi_unplug == ACPI_REFUSE) {
+		refuse(plan,
+		       "this VM uses ACPI PCI hotplug, under which a virtio-pci original is "
+		       "only removed at reset; start QEMU with -global "
+		       "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off (native PCIe "
+		       "hotplug), or set 'unplug: {acpi: verify-after-reset}' in the profile");
+	}
+	if (plan->verdict == PLAN_REFUSED)
+		return 0;
+	if (!plan->n_nics && !plan->n_disks) {
+		plan->verdict = PLAN_NOTHING;
+		return 0;
+	}
+	if (add_steps(plan) < 0)
+		return qr_err_sys(err, ENOMEM, "building the plan");
+	return 0;
+}
+
+/**
+ * plan_free() - free a plan's contents
+ * @plan:	plan (the struct itself is the caller's)
+ */
+void plan_free(struct plan *plan)
+{
+	for (size_t i = 0; i < plan->n_steps; i++) {
+		json_decref(plan->steps[i].args);
+		json_decref(plan->steps[i].undo_args);
+	}
+	free(plan->steps);
+	free(plan->nics);
+	free(plan->disks);
+	memset(plan, 0, sizeof(*plan));
+}
+
+/**
+ * plan_verdict_str() - a verdict's name, as in JSON
+ * @v:	verdict
+ *
+ * Return: static string
+ */
+const char *plan_verdict_str(enum plan_verdict v)
+{
+	switch (v) {
+	case PLAN_READY:
+		return "ready";
+	case PLAN_NOTHING:
+		return "nothing-to-do";
+	case PLAN_REFUSED:
+		return "refused";
+	}
+	return "?";
+}
+
+/**
+ * step_kind_str() - a step kind's name, as in JSON
+ * @k:	kind
+ *
+ * Return: static string
+ */
+const char *step_kind_str(enum step_kind k)
+{
+	switch (k) {
+	case STEP_TAP_QUEUE:
+		return "tap-queue";
+	case STEP_QMP:
+		return "qmp";
+	case STEP_DEVICE_DEL:
+		return "device-del";
+	case STEP_TAP_DETACH:
+		return "tap-detach";
+	case STEP_RESET:
+		return "reset";
+	case STEP_VERIFY_NIC:
+		return "verify-nic";
+	case STEP_VERIFY_DISK:
+		return "verify-disk";
+	}
+	return "?";
+}
+
+/* "cmd {compact args}" into @buf. */
+static void qmp_text(const char *cmd, json_t *args, char *buf, size_t len)
+{
+	_cleanup_free_ char *a = args ? json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+	snprintf(buf, len, "%s%s%s", cmd, a ? " " : "", a ? a : "");
+}
+
+/**
+ * plan_step_describe() - the QMP command of a step, as text, for logs
+ * @s:		step
+ * @buf:	result ("" for host steps)
+ * @len:	size of @buf
+ */
+void plan_step_describe(const struct plan_step *s, char *buf, size_t len)
+{
+	if (s->kind == STEP_QMP)
+		qmp_text(s->cmd, s->args, buf, len);
+	else if (s->kind == STEP_DEVICE_DEL)
+		snprintf(buf, len, "device_del {\"id\":\"%s\"}", s->dev);
+	else if (s->kind == STEP_RESET)
+		snprintf(buf, len, "system_reset");
+	else if (len)
+		buf[0] = '\0';
+}
+
+static json_t *qmp_json(const char *cmd, json_t *args)
+{
+	json_t *o = json_pack("{s:s}", "execute", cmd);
+
+	if (args)
+		json_object_set(o, "arguments", args);
+	return o;
+}
+
+/**
+ * plan_to_json() - a plan as JSON (documented in docs/remap-json.md)
+ * @plan:	plan
+ *
+ * Return: new reference
+ */
+json_t *plan_to_json(const struct plan *plan)
+{
+	json_t *o, *notes = json_array(), *steps = json_array(), *nics = json_array(),
+	           *disks = json_array();
+
+	for (size_t i = 0; i < plan->n_notes; i++)
+		json_array_append_new(notes, json_string(plan->notes[i]));
+	for (size_t i = 0; i < plan->n_nics; i++) {
+		const struct plan_nic *n = &plan->nics[i];
+
+		json_array_append_new(
+		        nics, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i}",
+		                        "name", n->name, "from", n->orig_dev, "from_model",
+		                        n->orig_model, "from_netdev", n->orig_netdev, "to",
+		                        n->new_dev, "to_netdev", n->new_netdev, "tap", n->tap,
+		                        "mac", n->mac, "guest_mac", n->guest_mac, "usb_port",
+		                        (int)n->port, "old_queues", (int)n->n_old));
+	}
+	for (size_t i = 0; i < plan->n_disks; i++) {
+		const struct plan_disk *d = &plan->disks[i];
+
+		json_array_append_new(disks,
+		                      json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "name", d->name,
+		                                "from", d->orig_dev, "from_driver", d->orig_driver,
+		                                "node", d->node, "to", d->placeholder, "size",
+		                                (json_int_t)d->size));
+	}
+	for (size_t i = 0; i < plan->n_steps; i++) {
+		const struct plan_step *s = &plan->steps[i];
+		json_t *j = json_pack("{s:i, s:s, s:s, s:s}", "index", (int)i, "phase",
+		                      s->commit ? "commit" : "prepare", "kind",
+		                      step_kind_str(s->kind), "what", s->what);
+
+		if (s->kind == STEP_QMP)
+			json_object_set_new(j, "qmp", qmp_json(s->cmd, s->args));
+		else if (s->kind == STEP_DEVICE_DEL)
+			json_object_set_new(j, "qmp",
+			                    json_pack("{s:s, s:{s:s}}", "execute", "device_del",
+			                              "arguments", "id", s->dev));
+		else if (s->kind == STEP_RESET)
+			json_object_set_new(j, "qmp",
+			                    json_pack("{s:s}", "execute", "system_reset"));
+		if (s->undo_cmd[0])
+			json_object_set_new(j, "undo", qmp_json(s->undo_cmd, s->undo_args));
+		else if (s->kind == STEP_TAP_QUEUE)
+			json_object_set_new(j, "undo", json_string("close the fresh queue"));
+		else
+			json_object_set_new(j, "undo", json_null());
+		json_array_append_new(steps, j);
+	}
+	o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:b}", "verdict", plan_verdict_str(plan->verdict),
+	              "notes", notes, "nics", nics, "disks", disks, "steps", steps, "reset_needed",
+	              plan->acpi_pending);
+	json_object_set_new(o, "refusal",
+	                    plan->verdict == PLAN_REFUSED ? json_string(plan->refusal)
+	                                                  : json_null());
+	return o;
+}
+
+/**
+ * plan_print() - a plan for humans
+ * @f:		stream
+ * @plan:	plan
+ */
+void plan_print(FILE *f, const struct plan *plan)
+{
+	for (size_t i = 0; i < plan->n_notes; i++)
+		fprintf(f, "note: %s\n", plan->notes[i]);
+	if (plan->verdict == PLAN_REFUSED) {
+		fprintf(f, "refused: %s\n", plan->refusal);
+		return;
+	}
+	if (plan->verdict == PLAN_NOTHING) {
+		fprintf(f, "nothing to do\n");
+		return;
+	}
+	for (size_t i = 0; i < plan->n_nics; i++) {
+		const struct plan_nic *n = &plan->nics[i];
+
+		fprintf(f,
+		        "NIC %s: %s (%s, %s, %u queues on %s) -> %s (usb-net, %s port %u, "
+		        "1 queue), MAC %s%s%s\n",
+		        n->name, n->orig_dev, n->orig_model, n->orig_netdev, n->n_old, n->tap,
+		        n->new_dev, n->usb_bus, n->port, n->mac,
+		        strcmp(n->mac, n->guest_mac) ? ", guest sees " : "",
+		        strcmp(n->mac, n->guest_mac) ? n->guest_mac : "");
+	}
+	for (size_t i = 0; i < plan->n_disks; i++) {
+		const struct plan_disk *d = &plan->disks[i];
+
+		fprintf(f, "disk %s: %s (%s) -> %s (SATA), node %s, %" PRIu64 " bytes\n", d->name,
+		        d->orig_dev, d->orig_driver, d->placeholder, d->node, d->size);
+	}
+	fprintf(f, "steps:\n");
+	for (size_t i = 0; i < plan->n_steps; i++) {
+		const struct plan_step *s = &plan->steps[i];
+		char q[512], u[512];
+
+		plan_step_describe(s, q, sizeof(q));
+		fprintf(f, "  %2zu %s %s\n", i + 1, s->commit ? "commit " : "prepare", s->what);
+		if (q[0])
+			fprintf(f, "       %s\n", q);
+		if (s->undo_cmd[0]) {
+			qmp_text(s->undo_cmd, s->undo_args, u, sizeof(u));
+			fprintf(f, "       undo: %s\n", u);
+		}
+	}
+}

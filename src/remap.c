@@ -1,0 +1,689 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* qremap - remap.c: the executor (see remap.h for the outcomes)
+ *
+ * Every step that changes QEMU or the host has its undo in the plan; this
+ * file runs steps, keeps the descriptors the host steps need, and decides,
+ * when something fails, whether going back is still possible (phase A) or
+ * the exact state must be reported instead (phase B).
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+#include "qremap/infonet.h"
+#include "qremap/log.h"
+#include "qremap/remap.h"
+#include "qremap/tap.h"
+
+/**
+ * struct nic_fds - host descriptors held for one NIC during a remap
+ * @fresh:	the fresh queue (our copy; QEMU gets its own via getfd)
+ * @old:	pidfd_getfd() copies of the old netdev's queues: after
+ *		netdev_del QEMU has closed them, and these are then the only
+ *		way left to detach queues that are still attached
+ * @n_old:	number of @old
+ * @fd_given:	QEMU owns the getfd'd queue through a netdev now (closefd
+ *		would find nothing to close)
+ */
+struct nic_fds {
+	int fresh;
+	int old[PLAN_MAX_QUEUES];
+	unsigned n_old;
+	bool fd_given;
+};
+
+/**
+ * struct exec - state of one apply
+ * @c:		QMP client
+ * @plan:	plan
+ * @opts:	options
+ * @rep:	report being filled
+ * @pidfd:	QEMU's pidfd, -1 until a host step needs it
+ * @nics:	per plan NIC
+ * @pending:	devices whose unplug waits for reset (ACPI)
+ * @n_pending:	number of @pending
+ * @committed:	a phase-B step has had an effect
+ */
+struct exec {
+	struct qmp_client *c;
+	const struct plan *plan;
+	const struct remap_opts *opts;
+	struct remap_report *rep;
+	int pidfd;
+	struct nic_fds *nics;
+	const char **pending;
+	size_t n_pending;
+	bool committed;
+};
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* Close every descriptor held for NIC @i. */
+static void nic_fds_close(struct nic_fds *n)
+{
+	if (n->fresh >= 0)
+		close(n->fresh);
+	n->fresh = -1;
+	for (unsigned q = 0; q < n->n_old; q++)
+		if (n->old[q] >= 0)
+			close(n->old[q]);
+	n->n_old = 0;
+}
+
+/* Get QEMU's pidfd the first time a host step needs it. */
+static int need_pidfd(struct exec *x, struct qr_error *err)
+{
+	if (x->pidfd >= 0)
+		return 0;
+	if (x->opts->pid <= 0)
+		return qr_err_set(err, QR_ERR_STATE,
+		                  "QEMU's pid is unknown (the QMP socket gave no peer "
+		                  "credentials); pass --pid");
+	x->pidfd = tap_pidfd_open(x->opts->pid, err);
+	return x->pidfd < 0 ? -1 : 0;
+}
+
+/*
+ * STEP_TAP_QUEUE: copy every old queue out of QEMU (needed later, when QEMU
+ * has closed its own), then open one fresh queue like them.
+ */
+static int do_tap_queue(struct exec *x, const struct plan_nic *pn, struct nic_fds *n,
+                        struct qr_error *err)
+{
+	char ifname[IFNAMSIZ];
+	unsigned flags;
+	bool detached;
+
+	if (!pn->tap[0])
+		return qr_err_set(err, QR_ERR_STATE,
+		                  "the host tap of %s is unknown: qremap needs to run as root "
+		                  "(CAP_SYS_PTRACE to copy QEMU's queue fds, CAP_NET_ADMIN to open "
+		                  "a queue); see 'qremap inspect' for why it could not see it",
+		                  pn->orig_netdev);
+	if (need_pidfd(x, err) < 0)
+		return -1;
+	for (unsigned q = 0; q < pn->n_old; q++) {
+		int fd = tap_get_queue_fd(x->pidfd, pn->old_fds[q], err);
+
+		if (fd < 0)
+			return qr_err_prefix(err, "copying queue %u (QEMU fd %d) of %s", q,
+			                     pn->old_fds[q], pn->orig_netdev);
+		n->old[n->n_old++] = fd;
+		if (tap_fd_info(fd, ifname, &flags, &detached, err) < 0)
+			return qr_err_prefix(err, "QEMU fd %d of %s", pn->old_fds[q],
+			                     pn->orig_netdev);
+		if (strcmp(ifname, pn->tap))
+			return qr_err_set(err, QR_ERR_STATE,
+			                  "QEMU fd %d of %s is a queue of %s, not of %s: the VM "
+			                  "changed since it was inspected",
+			                  pn->old_fds[q], pn->orig_netdev, ifname, pn->tap);
+	}
+	n->fresh = tap_open_queue_like(n->old[0], err);
+	return n->fresh < 0 ? -1 : 0;
+}
+
+/* STEP_TAP_DETACH: detach what is still attached of the old queues. */
+static int do_tap_detach(const struct plan_nic *pn, struct nic_fds *n, char *note, size_t len,
+                         struct qr_error *err)
+{
+	unsigned was = 0;
+
+	for (unsigned q = 0; q < n->n_old; q++) {
+		bool attached;
+
+		if (tap_detach_queue(n->old[q], &attached, err) < 0)
+			return qr_err_prefix(err, "old queue %u of %s", q, pn->tap);
+		was += attached;
+	}
+	snprintf(note, len, "%u of %u old queues were attached", was, n->n_old);
+	/* Done with the copies: with QEMU's own closed by netdev_del, this
+	 * frees the old queues for good.
+	 */
+	for (unsigned q = 0; q < n->n_old; q++)
+		close(n->old[q]);
+	n->n_old = 0;
+	return 0;
+}
+
+/* Whether a device is still in /machine/peripheral; -1 on failure. */
+static int device_exists(struct qmp_client *c, const char *id, struct qr_error *err)
+{
+	json_t *ret = NULL;
+	size_t i;
+	json_t *p;
+	int found = 0;
+
+	if (qmp_executef(c, &ret, err, "qom-list", "{s:s}", "path", "/machine/peripheral") < 0)
+		return -1;
+	json_array_foreach(ret, i, p)
+	{
+		const char *name = json_string_value(json_object_get(p, "name"));
+
+		if (name && !strcmp(name, id))
+			found = 1;
+	}
+	json_decref(ret);
+	return found;
+}
+
+/* STEP_DEVICE_DEL: ask the device to go; wait unless ACPI holds it to reset. */
+static int do_device_del(struct exec *x, const struct plan_step *s, char *note, size_t len,
+                         struct qr_error *err)
+{
+	const char *driver = s->nic >= 0 ? x->plan->nics[s->nic].orig_model
+	                                 : x->plan->disks[s->disk].orig_driver;
+	bool deferred = x->plan->acpi_pending && str_has_suffix(driver, "-pci");
+
+	if (qmp_executef(x->c, NULL, err, "device_del", "{s:s}", "id", s->dev) < 0)
+		return -1;
+	x->committed = true;
+	if (deferred) {
+		/* q35's ACPI hotplug completes an unplug requested before the
+		 * guest ever ran only at reset (facts.md §7); the STEP_RESET
+		 * below waits for it.
+		 */
+		x->pending[x->n_pending++] = s->dev;
+		snprintf(note, len, "unplug pending until reset (ACPI)");
+		return 0;
+	}
+	if (qmp_wait_device_deleted(x->c, s->dev, x->plan->unplug_timeout_ms, err) < 0)
+		return qr_err_prefix(err, "%s did not go", s->dev);
+	return 0;
+}
+
+/* STEP_RESET: reset the paused VM; wait for every pending unplug. */
+static int do_reset(struct exec *x, char *note, size_t len, struct qr_error *err)
+{
+	if (qmp_execute(x->c, "system_reset", NULL, NULL, err) < 0)
+		return -1;
+	for (size_t i = 0; i < x->n_pending; i++) {
+		if (qmp_wait_device_deleted(x->c, x->pending[i], x->plan->unplug_timeout_ms, err) <
+		    0)
+			return qr_err_prefix(err, "%s still there after reset", x->pending[i]);
+	}
+	snprintf(note, len, "%zu pending unplug(s) completed", x->n_pending);
+	return 0;
+}
+
+/* The QEMU fd number of netdev @id in "info network", -1 if not found. */
+static int netdev_fd(struct qmp_client *c, const char *id, struct qr_error *err)
+{
+	_cleanup_free_ char *text = NULL;
+	struct infonet in;
+	int fd = -1;
+
+	if (qmp_hmp(c, "info network", &text, err) < 0)
+		return -2;
+	if (infonet_parse(text, &in, err) < 0)
+		return -2;
+	for (size_t i = 0; i < in.n; i++) {
+		const struct infonet_entry *e = &in.entries[i];
+
+		if (e->has_client && !strcmp(e->client.name, id))
+			fd = e->client.fd;
+		else if (e->has_peer && !strcmp(e->peer.name, id))
+			fd = e->peer.fd;
+	}
+	infonet_free(&in);
+	return fd;
+}
+
+/* STEP_VERIFY_NIC: see plan.h. */
+static int do_verify_nic(struct exec *x, const struct plan_nic *pn, struct nic_fds *n, char *note,
+                         size_t len, struct qr_error *err)
+{
+	_cleanup_close_ int ns = -1;
+	unsigned attached, detached, flags;
+	char ifname[IFNAMSIZ];
+	int fds[8], fd;
+	size_t nfds;
+	bool fresh_detached;
+	int gone;
+
+	ns = tap_netns_of(n->fresh, err);
+	if (ns < 0)
+		return -1;
+	if (tap_link_queues(ns, pn->tap, &attached, &detached, err) < 0)
+		return -1;
+	if (attached != 1)
+		return qr_err_set(err, QR_ERR_STATE,
+		                  "tap %s has %u attached queues (and %u detached), not 1: flows "
+		                  "hashed to the others would be lost",
+		                  pn->tap, attached, detached);
+	if (tap_fd_info(n->fresh, ifname, &flags, &fresh_detached, err) < 0)
+		return -1;
+	if (fresh_detached)
+		return qr_err_set(err, QR_ERR_STATE,
+		                  "the one attached queue of %s is not the new one", pn->tap);
+	if (tap_qemu_tun_fds(x->opts->pid, pn->tap, fds, 8, &nfds, err) < 0)
+		return -1;
+	if (nfds != 1)
+		return qr_err_set(err, QR_ERR_STATE, "QEMU holds %zu descriptors for tap %s, not 1",
+		                  nfds, pn->tap);
+	fd = netdev_fd(x->c, pn->new_netdev, err);
+	if (fd == -2)
+		return -1;
+	if (fd != fds[0])
+		return qr_err_set(err, QR_ERR_STATE,
+		                  "QEMU's one fd for %s is %d, but netdev %s uses fd %d", pn->tap,
+		                  fds[0], pn->new_netdev, fd);
+	gone = device_exists(x->c, pn->orig_dev, err);
+	if (gone < 0)
+		return -1;
+	if (gone)
+		return qr_err_set(err, QR_ERR_STATE, "%s is still there", pn->orig_dev);
+	snprintf(note, len, "tap %s: 1 attached queue (%u detached), QEMU fd %d = %s", pn->tap,
+	         detached, fd, pn->new_netdev);
+	/* our copy of the fresh queue is no longer needed: QEMU has its own */
+	close(n->fresh);
+	n->fresh = -1;
+	return 0;
+}
+
+/* STEP_VERIFY_DISK: the node has one frontend, the placeholder; original gone. */
+static int do_verify_disk(struct exec *x, const struct plan_disk *pd, char *note, size_t len,
+                          struct qr_error *err)
+{
+	json_t *ret = NULL, *b;
+	unsigned users = 0;
+	bool on_ph = false;
+	size_t i;
+	int there;
+
+	if (qmp_execute(x->c, "query-block", NULL, &ret, err) < 0)
+		return -1;
+	json_array_foreach(ret, i, b)
+	{
+		json_t *ins = json_object_get(b, "inserted");
+		const char *node = json_string_value(json_object_get(ins, "node-name"));
+		const char *qdev = json_string_value(json_object_get(b, "qdev"));
+		json_int_t size = json_integer_value(
+		        json_object_get(json_object_get(ins, "image"), "virtual-size"));
+
+		if (!node || strcmp(node, pd->node))
+			continue;
+		users++;
+		if (qdev && (!strcmp(qdev, pd->placeholder) ||
+		             (str_has_suffix(qdev, pd->placeholder) &&
+		              qdev[strlen(qdev) - strlen(pd->placeholder) - 1] == '/')))
+			on_ph = (uint64_t)size == pd->size;
+	}
+	json_decref(ret);
+	if (users != 1 || !on_ph)
+		return qr_err_set(err, QR_ERR_STATE,
+		                  "node %s has %u frontends%s; expected exactly %s with %" PRIu64
+		                  " bytes",
+		                  pd->node, users, on_ph ? "" : " and not the placeholder",
+		                  pd->placeholder, pd->size);
+	there = device_exists(x->c, pd->orig_dev, err);
+	if (there < 0)
+		return -1;
+	if (there)
+		return qr_err_set(err, QR_ERR_STATE, "%s is still there", pd->orig_dev);
+	snprintf(note, len, "%s on %s only, %" PRIu64 " bytes", pd->node, pd->placeholder,
+	         pd->size);
+	return 0;
+}
+
+/* Run step @i. */
+static int run_step(struct exec *x, size_t i, struct qr_error *err)
+{
+	const struct plan_step *s = &x->plan->steps[i];
+	char *note = x->rep->notes[i];
+	size_t nlen = sizeof(x->rep->notes[i]);
+	struct nic_fds *n = s->nic >= 0 ? &x->nics[s->nic] : NULL;
+
+	if (x->opts->fail_step == i + 1)
+		return qr_err_qmp(err, "GenericError", "injected failure at step %zu (test hook)",
+		                  i + 1);
+	switch (s->kind) {
+	case STEP_TAP_QUEUE:
+		return do_tap_queue(x, &x->plan->nics[s->nic], n, err);
+	case STEP_QMP:
+		if (s->pass_fd) {
+			if (qmp_execute_fd(x->c, s->cmd, s->args, n->fresh, x->plan->qmp_timeout_ms,
+			                   NULL, err) < 0)
+				return -1;
+		} else if (qmp_execute(x->c, s->cmd, s->args, NULL, err) < 0) {
+			return -1;
+		}
+		if (n && !strcmp(s->cmd, "netdev_add"))
+			n->fd_given = true;
+		if (s->commit)
+			x->committed = true;
+		return 0;
+	case STEP_DEVICE_DEL:
+		return do_device_del(x, s, note, nlen, err);
+	case STEP_TAP_DETACH:
+		x->committed = true;
+		return do_tap_detach(&x->plan->nics[s->nic], n, note, nlen, err);
+	case STEP_RESET:
+		x->committed = true;
+		return do_reset(x, note, nlen, err);
+	case STEP_VERIFY_NIC:
+		return do_verify_nic(x, &x->plan->nics[s->nic], n, note, nlen, err);
+	case STEP_VERIFY_DISK:
+		return do_verify_disk(x, &x->plan->disks[s->disk], note, nlen, err);
+	}
+	return qr_err_set(err, QR_ERR_INVALID, "unknown step kind %d", (int)s->kind);
+}
+
+/* Undo step @i (phase A only). */
+static int undo_step(struct exec *x, size_t i, struct qr_error *err)
+{
+	const struct plan_step *s = &x->plan->steps[i];
+	struct nic_fds *n = s->nic >= 0 ? &x->nics[s->nic] : NULL;
+
+	switch (s->kind) {
+	case STEP_TAP_QUEUE:
+		nic_fds_close(n);
+		return 0;
+	case STEP_QMP:
+		if (!s->undo_cmd[0])
+			return 0;
+		if (s->pass_fd && n->fd_given)
+			return 0; /* the netdev owned it; netdev_del closed it */
+		if (qmp_execute(x->c, s->undo_cmd, s->undo_args, NULL, err) < 0)
+			return -1;
+		if (!strcmp(s->cmd, "netdev_add"))
+			n->fd_given = false; /* gone with the netdev */
+		if (s->undo_wait_deleted &&
+		    qmp_wait_device_deleted(x->c, s->dev, x->plan->unplug_timeout_ms, err) < 0)
+			return -1;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* Undo steps [0, upto) in reverse; 0 if all undone. */
+static int rollback(struct exec *x, size_t upto)
+{
+	for (size_t i = upto; i-- > 0;) {
+		struct timespec t0;
+		struct qr_error e = {0};
+
+		if (x->rep->results[i] != STEP_DONE)
+			continue;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (undo_step(x, i, &e) < 0) {
+			x->rep->results[i] = STEP_UNDO_FAILED;
+			x->rep->undo_error = e;
+			log_error("undo of step %zu (%s) failed: %s; stopping here", i + 1,
+			          x->plan->steps[i].what, e.msg);
+			return -1;
+		}
+		x->rep->results[i] = STEP_UNDONE;
+		log_info("undone step %zu: %s (%.1f ms)", i + 1, x->plan->steps[i].what,
+		         ms_since(&t0));
+	}
+	return 0;
+}
+
+/**
+ * remap_apply() - apply a plan
+ * @c:		QMP client
+ * @plan:	plan (PLAN_READY, or the outcome just reflects its verdict)
+ * @opts:	options
+ * @rep:	report; free with remap_report_free()
+ *
+ * Return: 0 if done or nothing to do, -1 otherwise (see @rep->outcome)
+ */
+int remap_apply(struct qmp_client *c, const struct plan *plan, const struct remap_opts *opts,
+                struct remap_report *rep)
+{
+	struct exec x = {.c = c, .plan = plan, .opts = opts, .rep = rep, .pidfd = -1};
+	int saved_timeout = qmp_get_timeout(c);
+	struct timespec t_all;
+	int r = -1;
+
+	memset(rep, 0, sizeof(*rep));
+	rep->failed = -1;
+	if (plan->verdict != PLAN_READY) {
+		rep->outcome = plan->verdict == PLAN_NOTHING ? REMAP_NOTHING : REMAP_REFUSED;
+		if (plan->verdict == PLAN_REFUSED)
+			qr_err_set(&rep->error, QR_ERR_INVALID, "%s", plan->refusal);
+		return plan->verdict == PLAN_NOTHING ? 0 : -1;
+	}
+	rep->results = calloc(plan->n_steps, sizeof(*rep->results));
+	rep->ms = calloc(plan->n_steps, sizeof(*rep->ms));
+	rep->notes = calloc(plan->n_steps, sizeof(*rep->notes));
+	x.nics = calloc(plan->n_nics ? plan->n_nics : 1, sizeof(*x.nics));
+	x.pending = calloc(plan->n_steps, sizeof(*x.pending));
+	if (!rep->results || !rep->ms || !rep->notes || !x.nics || !x.pending) {
+		free(x.nics);
+		free(x.pending);
+		rep->outcome = REMAP_ROLLED_BACK;
+		qr_err_sys(&rep->error, ENOMEM, "starting the remap");
+		return -1;
+	}
+	for (size_t i = 0; i < plan->n_nics; i++)
+		x.nics[i].fresh = -1;
+	qmp_set_timeout(c, plan->qmp_timeout_ms);
+	clock_gettime(CLOCK_MONOTONIC, &t_all);
+
+	for (size_t i = 0; i < plan->n_steps; i++) {
+		const struct plan_step *s = &plan->steps[i];
+		struct qr_error e = {0};
+		struct timespec t0;
+		bool was_committed = x.committed;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (run_step(&x, i, &e) < 0) {
+			rep->ms[i] = ms_since(&t0);
+			if (s->best_effort) {
+				rep->results[i] = STEP_FAILED;
+				snprintf(rep->notes[i], sizeof(rep->notes[i]), "ignored: %.140s",
+				         e.msg);
+				log_warn("step %zu/%zu: %s: %s (tidying only, carrying on)", i + 1,
+				         plan->n_steps, s->what, e.msg);
+				continue;
+			}
+			rep->results[i] = STEP_FAILED;
+			rep->failed = (long)i;
+			rep->error = e;
+			log_error("step %zu/%zu failed: %s: %s", i + 1, plan->n_steps, s->what,
+			          e.msg);
+			/* A QMP error reply changes nothing, so a first phase-B
+			 * step refused by QEMU still leaves the way back open.
+			 */
+			if (!was_committed && !(s->commit && x.committed)) {
+				rep->outcome =
+				        rollback(&x, i) < 0 ? REMAP_UNSAFE : REMAP_ROLLED_BACK;
+			} else {
+				rep->outcome = REMAP_UNSAFE;
+			}
+			goto out;
+		}
+		rep->ms[i] = ms_since(&t0);
+		rep->results[i] = STEP_DONE;
+		log_info("step %zu/%zu: %s: ok (%.1f ms)%s%s", i + 1, plan->n_steps, s->what,
+		         rep->ms[i], rep->notes[i][0] ? "; " : "", rep->notes[i]);
+	}
+	rep->outcome = REMAP_DONE;
+	r = 0;
+out:
+	rep->total_ms = ms_since(&t_all);
+	if (rep->outcome == REMAP_UNSAFE && opts->quit_on_unsafe) {
+		struct qr_error e = {0};
+
+		log_error("unsafe state: telling QEMU to quit so the guest never runs like this");
+		rep->quit_sent = qmp_execute(c, "quit", NULL, NULL, &e) == 0 ||
+		                 e.kind == QR_ERR_DISCONNECTED;
+	}
+	for (size_t i = 0; i < plan->n_nics; i++)
+		nic_fds_close(&x.nics[i]);
+	if (x.pidfd >= 0)
+		close(x.pidfd);
+	free(x.nics);
+	free(x.pending);
+	qmp_set_timeout(c, saved_timeout);
+	return r;
+}
+
+/**
+ * remap_report_free() - free a report's contents
+ * @rep:	report
+ */
+void remap_report_free(struct remap_report *rep)
+{
+	free(rep->results);
+	free(rep->ms);
+	free(rep->notes);
+	memset(rep, 0, sizeof(*rep));
+}
+
+/**
+ * remap_outcome_str() - an outcome's name, as in JSON
+ * @o:	outcome
+ *
+ * Return: static string
+ */
+const char *remap_outcome_str(enum remap_outcome o)
+{
+	switch (o) {
+	case REMAP_DONE:
+		return "done";
+	case REMAP_NOTHING:
+		return "nothing-to-do";
+	case REMAP_REFUSED:
+		return "refused";
+	case REMAP_ROLLED_BACK:
+		return "rolled-back";
+	case REMAP_UNSAFE:
+		return "unsafe";
+	}
+	return "?";
+}
+
+/**
+ * step_result_str() - a step result's name, as in JSON
+ * @r:	result
+ *
+ * Return: static string
+ */
+const char *step_result_str(enum step_result r)
+{
+	switch (r) {
+	case STEP_NOT_RUN:
+		return "not-run";
+	case STEP_DONE:
+		return "done";
+	case STEP_FAILED:
+		return "failed";
+	case STEP_UNDONE:
+		return "undone";
+	case STEP_UNDO_FAILED:
+		return "undo-failed";
+	}
+	return "?";
+}
+
+/**
+ * remap_report_to_json() - a report as JSON (docs/remap-json.md)
+ * @rep:	report
+ * @plan:	the plan it applied
+ *
+ * Return: new reference
+ */
+json_t *remap_report_to_json(const struct remap_report *rep, const struct plan *plan)
+{
+	json_t *o = json_pack("{s:s, s:o}", "outcome", remap_outcome_str(rep->outcome), "plan",
+	                      plan_to_json(plan));
+	json_t *steps = json_array(), *changes = json_array();
+
+	for (size_t i = 0; rep->results && i < plan->n_steps; i++) {
+		json_t *j = json_pack("{s:i, s:s, s:s, s:f}", "index", (int)i, "what",
+		                      plan->steps[i].what, "result",
+		                      step_result_str(rep->results[i]), "ms", rep->ms[i]);
+
+		if (rep->notes[i][0])
+			json_object_set_new(j, "note", json_string(rep->notes[i]));
+		json_array_append_new(steps, j);
+	}
+	if (rep->outcome == REMAP_DONE) {
+		for (size_t i = 0; i < plan->n_nics; i++) {
+			const struct plan_nic *n = &plan->nics[i];
+
+			json_array_append_new(changes,
+			                      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+			                                "kind", "nic", "name", n->name, "old",
+			                                n->orig_dev, "new", n->new_dev,
+			                                "old_netdev", n->orig_netdev, "new_netdev",
+			                                n->new_netdev, "guest_mac", n->guest_mac));
+		}
+		for (size_t i = 0; i < plan->n_disks; i++) {
+			const struct plan_disk *d = &plan->disks[i];
+
+			json_array_append_new(changes,
+			                      json_pack("{s:s, s:s, s:s, s:s, s:s}", "kind", "disk",
+			                                "name", d->name, "old", d->orig_dev, "new",
+			                                d->placeholder, "node", d->node));
+		}
+	}
+	json_object_set_new(o, "steps", steps);
+	json_object_set_new(o, "changes", changes);
+	json_object_set_new(o, "failed_step",
+	                    rep->failed >= 0 ? json_integer(rep->failed) : json_null());
+	json_object_set_new(o, "error",
+	                    rep->error.kind ? json_string(rep->error.msg) : json_null());
+	json_object_set_new(o, "undo_error",
+	                    rep->undo_error.kind ? json_string(rep->undo_error.msg) : json_null());
+	json_object_set_new(o, "quit_sent", json_boolean(rep->quit_sent));
+	json_object_set_new(o, "total_ms", json_real(rep->total_ms));
+	return o;
+}
+
+/**
+ * remap_report_print() - a report for humans
+ * @f:		stream
+ * @rep:	report
+ * @plan:	the plan it applied
+ */
+void remap_report_print(FILE *f, const struct remap_report *rep, const struct plan *plan)
+{
+	switch (rep->outcome) {
+	case REMAP_DONE:
+		for (size_t i = 0; i < plan->n_nics; i++)
+			fprintf(f, "NIC %s: %s -> %s (usb-net, netdev %s, guest MAC %s)\n",
+			        plan->nics[i].name, plan->nics[i].orig_dev, plan->nics[i].new_dev,
+			        plan->nics[i].new_netdev, plan->nics[i].guest_mac);
+		for (size_t i = 0; i < plan->n_disks; i++)
+			fprintf(f, "disk %s: %s -> %s (SATA, node %s)\n", plan->disks[i].name,
+			        plan->disks[i].orig_dev, plan->disks[i].placeholder,
+			        plan->disks[i].node);
+		fprintf(f, "remapped and verified in %.1f ms\n", rep->total_ms);
+		return;
+	case REMAP_NOTHING:
+		for (size_t i = 0; i < plan->n_notes; i++)
+			fprintf(f, "note: %s\n", plan->notes[i]);
+		fprintf(f, "nothing to do\n");
+		return;
+	case REMAP_REFUSED:
+		fprintf(f, "refused: %s\n", plan->refusal);
+		return;
+	case REMAP_ROLLED_BACK:
+	case REMAP_UNSAFE:
+		break;
+	}
+	fprintf(f, "%s: %s\n",
+	        rep->outcome == REMAP_ROLLED_BACK
+	                ? "failed, rolled back (the VM has its original devices)"
+	                : "failed in an UNSAFE state",
+	        rep->error.msg);
+	if (rep->undo_error.kind)
+		fprintf(f, "undo failed: %s\n", rep->undo_error.msg);
+	for (size_t i = 0; rep->results && i < plan->n_steps; i++)
+		fprintf(f, "  %2zu %-11s %s%s%s\n", i + 1, step_result_str(rep->results[i]),
+		        plan->steps[i].what, rep->notes[i][0] ? " - " : "", rep->notes[i]);
+	if (rep->quit_sent)
+		fprintf(f, "QEMU was told to quit, so the guest does not run half remapped\n");
+}
