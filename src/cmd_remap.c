@@ -36,7 +36,7 @@ static void remap_usage(FILE *f)
 	        "                 /etc/qremap/profiles, /usr/share/qremap/profiles\n"
 	        "  --qmp PATH     the VM's QMP socket for qremap (not Incus's own monitor)\n"
 	        "  --dry-run      print the plan, change nothing\n"
-	        "  --json         machine-readable plan or report (docs/remap-json.md)\n"
+	        "  --json         machine-readable plan or report (docs/remap.md)\n"
 	        "  --pid PID      QEMU's pid, if SO_PEERCRED on the socket would be wrong\n"
 	        "  --leave-on-unsafe  on an unsafe failure, leave QEMU paused instead of\n"
 	        "                 telling it to quit (default: quit, so the guest never\n"
@@ -191,7 +191,7 @@ int cmd_remap(int argc, char **argv, const struct global_opts *g)
 		remap_usage(stderr);
 		return EXIT_USAGE;
 	}
-	/* Test hook for fault injection, documented in tests/README.md */
+	/* Test hook for fault injection (tests/README.md): step N fails as if refused */
 	fault = getenv("QREMAP_TEST_FAIL_STEP");
 	if (fault && parse_uint(fault, 100000, &v) == 0)
 		ropts.fail_step = (unsigned)v;

@@ -674,7 +674,7 @@ static json_t *qmp_json(const char *cmd, json_t *args)
 }
 
 /**
- * plan_to_json() - a plan as JSON (documented in docs/remap-json.md)
+ * plan_to_json() - a plan as JSON (documented in docs/remap.md)
  * @plan:	plan
  *
  * Return: new reference

@@ -393,8 +393,6 @@ static int undo_step(struct exec *x, size_t i, struct qr_error *err)
 			return 0; /* the netdev owned it; netdev_del closed it */
 		if (qmp_execute(x->c, s->undo_cmd, s->undo_args, NULL, err) < 0)
 			return -1;
-		if (!strcmp(s->cmd, "netdev_add"))
-			n->fd_given = false; /* gone with the netdev */
 		if (s->undo_wait_deleted &&
 		    qmp_wait_device_deleted(x->c, s->dev, x->plan->unplug_timeout_ms, err) < 0)
 			return -1;
@@ -588,7 +586,7 @@ const char *step_result_str(enum step_result r)
 }
 
 /**
- * remap_report_to_json() - a report as JSON (docs/remap-json.md)
+ * remap_report_to_json() - a report as JSON (docs/remap.md)
  * @rep:	report
  * @plan:	the plan it applied
  *

@@ -86,7 +86,7 @@ struct remap_report {
 	enum remap_outcome outcome;
 	enum step_result *results;
 	double *ms;
-	char (*notes)[160];
+	char (*notes)[320];
 	long failed;
 	struct qr_error error;
 	struct qr_error undo_error;
