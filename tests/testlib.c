@@ -85,8 +85,9 @@ static bool slurp(int fd, char **buf, size_t *len)
 
 /**
  * test_run_capture() - run a program, collect stdout and stderr
- * @argv:	NULL-terminated argument vector (argv[0] is a path)
- * @out:	its stdout, malloc'd and NUL-terminated (never NULL)
+ * @argv:	NULL-terminated argument vector (argv[0] is looked up in $PATH)
+ * @out:	its stdout, malloc'd and NUL-terminated (never NULL), or NULL to
+ *		discard it
  * @errout:	its stderr likewise, or NULL to pass stderr through
  *
  * Return: exit status, 128+signal if killed, -1 if it could not run
@@ -96,8 +97,11 @@ int test_run_capture(const char *const *argv, char **out, char **errout)
 	int po[2], pe[2], status;
 	size_t lo = 0, le = 0;
 	bool open_o = true, open_e = errout != NULL;
+	char *discard = NULL;
 	pid_t pid;
 
+	if (!out)
+		out = &discard;
 	*out = calloc(1, 1);
 	if (errout)
 		*errout = calloc(1, 1);
@@ -110,15 +114,15 @@ int test_run_capture(const char *const *argv, char **out, char **errout)
 		dup2(po[1], STDOUT_FILENO);
 		if (errout)
 			dup2(pe[1], STDERR_FILENO);
-		execv(argv[0], (char *const *)argv);
+		execvp(argv[0], (char *const *)argv);
 		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
 	close(po[1]);
 	close(pe[1]);
 	while (open_o || open_e) {
-		struct pollfd p[2] = { { .fd = open_o ? po[0] : -1, .events = POLLIN },
-				       { .fd = open_e ? pe[0] : -1, .events = POLLIN } };
+		struct pollfd p[2] = {{.fd = open_o ? po[0] : -1, .events = POLLIN},
+		                      {.fd = open_e ? pe[0] : -1, .events = POLLIN}};
 
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			break;
@@ -130,8 +134,11 @@ int test_run_capture(const char *const *argv, char **out, char **errout)
 	close(po[0]);
 	close(pe[0]);
 	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
+		if (errno != EINTR) {
+			free(discard);
 			return -1;
+		}
+	free(discard);
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	return 128 + WTERMSIG(status);

@@ -1,0 +1,790 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* qremap - tests/integration/test_remap.c: "qremap remap" against real QEMU
+ *
+ * The end-to-end test starts the Incus-style fixture with 8 vCPUs (an
+ * 8-queue tap) and one NIC and one disk, remaps it, resumes it the way Incus
+ * does, and boots the test guest (tests/guest) from the remapped devices:
+ * the guest must find the disk's pattern through SATA, see no virtio NIC or
+ * disk, and answer every ping and every fresh UDP/TCP flow from the host side
+ * of the tap, inside the fixture's own network namespace. The seed recipe
+ * (raw fd numbers, no detach) runs through the same probe and must lose
+ * traffic, or the probe couldn't tell a broken remap from a good one.
+ *
+ * Rollback tests make each step fail in turn (QREMAP_TEST_FAIL_STEP, which
+ * answers as QEMU would refuse) and compare the VM's device set with what it
+ * was; the plan tests compare --dry-run output with goldens in
+ * tests/golden/, after replacing run-specific values (taps, MACs, fds).
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "fixture.h"
+#include "qremap/util.h"
+#include "testlib.h"
+
+#define GUEST_IP     "10.199.0.2"
+#define HOST_IP      "10.199.0.1"
+#define BOOT_TIMEOUT 240 /* s, TCG boot to "QG READY" */
+#define N_PINGS      200
+#define N_FLOWS      100
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static const char *qremap_bin(void)
+{
+	return getenv("QREMAP_BIN") ? getenv("QREMAP_BIN") : QREMAP_BIN_DEFAULT;
+}
+
+static const char *guest_dir(void)
+{
+	return getenv("QREMAP_GUEST_DIR") ? getenv("QREMAP_GUEST_DIR") : QREMAP_GUEST_DIR_DEFAULT;
+}
+
+/**
+ * struct vm - one fixture VM for a test
+ * @f:		fixture
+ * @dir:	its directory (removed at the end)
+ * @serial:	guest console file, "" without a guest
+ * @pattern:	string written at the start of the root disk
+ * @args:	extra QEMU arguments (storage for fixture_opts.args)
+ */
+struct vm {
+	struct fixture *f;
+	char dir[256];
+	char serial[300];
+	char pattern[64];
+	char append[256];
+	char kernel[300], initrd[300];
+	char ph[4][160];
+};
+
+static void vm_end(struct vm *v)
+{
+	if (v->f)
+		fixture_destroy(v->f);
+	v->f = NULL;
+	if (v->dir[0])
+		nftw(v->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+#define _cleanup_vm_ _cleanup_(vm_end)
+
+/**
+ * vm_start() - start the fixture with SATA placeholders of the disks' sizes
+ * @v:		result
+ * @vcpus:	vCPUs (tap queues)
+ * @nics:	NICs
+ * @disks:	"NAME:FORMAT:BUS:SIZE" specs, NULL-terminated
+ * @n_ph:	placeholders to create; the first @n_ph disks get exact sizes
+ * @ph_delta:	bytes added to the first placeholder's size (to make it wrong)
+ * @guest:	boot the test guest (kernel, initrd, serial to a file)
+ * @extra:	more QEMU arguments, NULL-terminated, or NULL
+ *
+ * Return: true if it started
+ */
+static bool vm_start(struct vm *v, unsigned vcpus, unsigned nics, const char *const *disks,
+                     unsigned n_ph, long long ph_delta, bool guest, const char *const *extra)
+{
+	struct fixture_opts o;
+	struct qr_error err = {0};
+	unsigned nd = 0;
+
+	fixture_opts_init(&o);
+	snprintf(v->dir, sizeof(v->dir), "%s", test_tmpdir("remap"));
+	o.dir = v->dir;
+	o.vcpus = vcpus;
+	o.nics = nics;
+	if (getenv("QREMAP_QEMU"))
+		o.qemu = getenv("QREMAP_QEMU");
+	for (; disks[nd]; nd++)
+		if (fixture_parse_disk(disks[nd], &o.disks[nd], &err) < 0) {
+			fprintf(stderr, "%s\n", err.msg);
+			return false;
+		}
+	o.n_disks = nd;
+	o.args[o.n_args++] = "-device";
+	o.args[o.n_args++] = "ich9-ahci,id=qremap_ahci";
+	for (unsigned i = 0; i < n_ph; i++) {
+		unsigned long long size =
+		        o.disks[i].size + (i == 0 ? (unsigned long long)ph_delta : 0);
+
+		snprintf(v->ph[i], sizeof(v->ph[i]),
+		         "driver=null-co,node-name=qremap_sata%u_null,size=%llu,read-zeroes=on", i,
+		         size);
+		o.args[o.n_args++] = "-blockdev";
+		o.args[o.n_args++] = v->ph[i];
+	}
+	for (unsigned i = 0; i < n_ph; i++) {
+		static char dev[4][128];
+
+		snprintf(dev[i], sizeof(dev[i]),
+		         "ide-hd,id=qremap_sata%u,drive=qremap_sata%u_null,bus=qremap_ahci.%u", i,
+		         i, i);
+		o.args[o.n_args++] = "-device";
+		o.args[o.n_args++] = dev[i];
+	}
+	if (guest) {
+		snprintf(v->serial, sizeof(v->serial), "%s/console.log", v->dir);
+		snprintf(v->kernel, sizeof(v->kernel), "%s/vmlinuz", guest_dir());
+		snprintf(v->initrd, sizeof(v->initrd), "%s/initrd.img", guest_dir());
+		snprintf(v->pattern, sizeof(v->pattern), "QREMAP-PATTERN-%08x%08x",
+		         (unsigned)getpid(), (unsigned)time(NULL));
+		snprintf(v->append, sizeof(v->append),
+		         "console=ttyS0 qremap.ip=" GUEST_IP "/24 qremap.disk_pattern=%s",
+		         v->pattern);
+		o.serial = v->serial;
+		o.memory_mb = 512;
+		o.args[o.n_args++] = "-kernel";
+		o.args[o.n_args++] = v->kernel;
+		o.args[o.n_args++] = "-initrd";
+		o.args[o.n_args++] = v->initrd;
+		o.args[o.n_args++] = "-append";
+		o.args[o.n_args++] = v->append;
+	}
+	for (; extra && *extra; extra++)
+		o.args[o.n_args++] = *extra;
+	if (fixture_start(&o, &v->f, &err) < 0) {
+		fprintf(stderr, "fixture: %s\n", err.msg);
+		v->f = NULL;
+		return false;
+	}
+	if (guest) {
+		/* The pattern goes in before the guest runs, through the
+		 * host file (QEMU uses O_DIRECT; fsync makes it visible).
+		 */
+		int fd = open(v->f->disks[0].image, O_WRONLY | O_CLOEXEC);
+		bool ok = fd >= 0 && pwrite(fd, v->pattern, strlen(v->pattern), 0) > 0 &&
+		          fsync(fd) == 0;
+
+		if (fd >= 0)
+			close(fd);
+		if (!ok) {
+			fprintf(stderr, "writing the pattern: %s\n", strerror(errno));
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Run qremap with @args after the binary; stdout, stderr returned. */
+static int run_qremap(const char *const *args, char **out, char **errs)
+{
+	const char *argv[24] = {qremap_bin()};
+	size_t n = 1;
+
+	for (; *args && n < ARRAY_SIZE(argv) - 1; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	return test_run_capture(argv, out, errs);
+}
+
+/* Write a profile for the tests into @dir; returns its path (static). */
+static const char *test_profile(const char *dir, const char *mac_policy, const char *acpi)
+{
+	static char path[320];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/test.yaml", dir);
+	f = fopen(path, "we");
+	if (!f)
+		return NULL;
+	fprintf(f,
+	        "qremap_profile: 1\nname: test\nnics:\n  - match: \"*\"\n    to: usb-net\n"
+	        "    mac_rewritten: %s\ndisks:\n  - match: \"*\"\n    to: sata\n"
+	        "    ahci: qremap_ahci\nunplug:\n  acpi: %s\n",
+	        mac_policy, acpi);
+	fclose(f);
+	return path;
+}
+
+/* The device set of a VM: sorted "id type" lines of /machine/peripheral + nodes. */
+static char *device_set(struct fixture *f)
+{
+	struct qr_error err = {0};
+	json_t *ret = NULL, *blk = NULL, *e, *lines = json_array();
+	char *text = NULL;
+	size_t i, len = 0;
+	FILE *m;
+
+	if (qmp_executef(f->incus, &ret, &err, "qom-list", "{s:s}", "path", "/machine/peripheral") <
+	            0 ||
+	    qmp_execute(f->incus, "query-block", NULL, &blk, &err) < 0) {
+		fprintf(stderr, "device_set: %s\n", err.msg);
+		json_decref(ret);
+		json_decref(lines);
+		return NULL;
+	}
+	json_array_foreach(ret, i, e)
+	{
+		const char *type = json_string_value(json_object_get(e, "type"));
+
+		if (type && str_has_prefix(type, "child<"))
+			json_array_append_new(
+			        lines,
+			        json_sprintf("dev %s %s",
+			                     json_string_value(json_object_get(e, "name")), type));
+	}
+	json_array_foreach(blk, i, e)
+	{
+		json_t *ins = json_object_get(e, "inserted");
+
+		json_array_append_new(
+		        lines,
+		        json_sprintf("blk %s %s",
+		                     str_or(json_string_value(json_object_get(e, "qdev")), "-"),
+		                     ins ? json_string_value(json_object_get(ins, "node-name"))
+		                         : "-"));
+	}
+	m = open_memstream(&text, &len);
+	/* qom-list order is stable for one VM; no sort needed for equality */
+	json_array_foreach(lines, i, e) fprintf(m, "%s\n", json_string_value(e));
+	fclose(m);
+	json_decref(ret);
+	json_decref(blk);
+	json_decref(lines);
+	return text;
+}
+
+/* "info network" through the Incus monitor. */
+static char *info_network(struct fixture *f)
+{
+	struct qr_error err = {0};
+	char *out = NULL;
+
+	if (qmp_hmp(f->incus, "info network", &out, &err) < 0)
+		fprintf(stderr, "info network: %s\n", err.msg);
+	return out;
+}
+
+/* Wait, bounded, until the console file has a line with @what; return the file. */
+static char *wait_console(const struct vm *v, const char *what, int timeout_s)
+{
+	int64_t deadline = now_ms() + (int64_t)timeout_s * 1000;
+
+	for (;;) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = fopen(v->serial, "re");
+
+		if (f) {
+			char chunk[4096];
+			size_t n;
+			FILE *m = open_memstream(&buf, &len);
+
+			while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+				fwrite(chunk, 1, n, m);
+			fclose(m);
+			fclose(f);
+			if (strstr(buf, what))
+				return buf;
+			if (now_ms() >= deadline) {
+				fprintf(stderr, "no '%s' on the console in %d s; it says:\n%s\n",
+				        what, timeout_s, buf);
+				free(buf);
+				return NULL;
+			}
+			free(buf);
+		} else if (now_ms() >= deadline) {
+			return NULL;
+		}
+		/* polling a file the guest appends to: there is no event */
+		poll(NULL, 0, 200);
+	}
+}
+
+/* Run a command inside the fixture's namespace; returns its exit code. */
+static int in_netns(struct vm *v, const char *const *cmd, char **out)
+{
+	const char *argv[24] = {"ip", "netns", "exec", v->f->netns};
+	size_t n = 4;
+
+	for (; *cmd && n < ARRAY_SIZE(argv) - 1; cmd++)
+		argv[n++] = *cmd;
+	argv[n] = NULL;
+	return test_run_capture(argv, out, NULL);
+}
+
+/* Give the tap's host side an address, inside the namespace. */
+static bool host_side_up(struct vm *v)
+{
+	const char *addr[] = {"ip", "addr", "add", HOST_IP "/24", "dev", v->f->nics[0].tap, NULL};
+	const char *up[] = {"ip", "link", "set", v->f->nics[0].tap, "up", NULL};
+
+	return in_netns(v, addr, NULL) == 0 && in_netns(v, up, NULL) == 0;
+}
+
+/* ICMP: @count pings, returns how many came back (-1 if ping failed to run). */
+static int pings(struct vm *v, int count, const char *interval)
+{
+	char cnt[16], *out = NULL, *p;
+	const char *cmd[] = {"busybox", "ping", "-q", "-c",     cnt, "-i",
+	                     interval,  "-W",   "2",  GUEST_IP, NULL};
+	int got = -1, sent;
+
+	snprintf(cnt, sizeof(cnt), "%d", count);
+	in_netns(v, cmd, &out);
+	if (out && (p = strstr(out, "packets transmitted")))
+		while (p > out && p[-1] != '\n')
+			p--;
+	if (out && p && sscanf(p, "%d packets transmitted, %d packets received", &sent, &got) != 2)
+		got = -1;
+	if (got < 0)
+		fprintf(stderr, "ping: %s\n", out ? out : "(no output)");
+	free(out);
+	return got;
+}
+
+/* One UDP or TCP echo exchange from a fresh source port; true if echoed. */
+static bool flow_once(bool tcp, unsigned i, int timeout_ms)
+{
+	struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons(7)};
+	char msg[64], back[64];
+	struct pollfd p;
+	bool ok = false;
+	ssize_t n;
+	int fd;
+
+	inet_pton(AF_INET, GUEST_IP, &dst.sin_addr);
+	fd = socket(AF_INET, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return false;
+	p.fd = fd;
+	/* unbound: the kernel picks a new source port, i.e. a new flow hash */
+	if (connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0) {
+		int e = 0;
+		socklen_t el = sizeof(e);
+
+		p.events = POLLOUT;
+		if (errno != EINPROGRESS || poll(&p, 1, timeout_ms) != 1 ||
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0 || e)
+			goto out;
+	}
+	snprintf(msg, sizeof(msg), "qremap flow %u", i);
+	if (send(fd, msg, strlen(msg), MSG_NOSIGNAL) != (ssize_t)strlen(msg))
+		goto out;
+	p.events = POLLIN;
+	if (poll(&p, 1, timeout_ms) != 1)
+		goto out;
+	n = recv(fd, back, sizeof(back) - 1, 0);
+	ok = n == (ssize_t)strlen(msg) && !memcmp(back, msg, (size_t)n);
+out:
+	close(fd);
+	return ok;
+}
+
+/* @n fresh flows (alternating UDP/TCP) inside the namespace; returns echoed count. */
+static int flows(struct vm *v, int n, int timeout_ms)
+{
+	struct qr_error err = {0};
+	int saved, ok = 0;
+
+	if (fixture_netns_enter(v->f->netns, &saved, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return -1;
+	}
+	for (int i = 0; i < n; i++)
+		ok += flow_once(i % 2, (unsigned)i, timeout_ms);
+	fixture_netns_leave(saved);
+	return ok;
+}
+
+/* A "QG KEY ... field=value" value from the console text, into @buf. */
+static bool qg_field(const char *console, const char *line_prefix, const char *field, char *buf,
+                     size_t len)
+{
+	const char *l = console;
+	char key[64];
+
+	snprintf(key, sizeof(key), " %s=", field);
+	while ((l = strstr(l, line_prefix))) {
+		const char *eol = strchr(l, '\n'), *f = strstr(l, key);
+
+		if (f && (!eol || f < eol)) {
+			f += strlen(key);
+			snprintf(buf, len, "%.*s", (int)strcspn(f, " \r\n"), f);
+			return true;
+		}
+		l += strlen(line_prefix);
+	}
+	return false;
+}
+
+static bool have_guest(void)
+{
+	char k[300], i[300];
+
+	snprintf(k, sizeof(k), "%s/vmlinuz", guest_dir());
+	snprintf(i, sizeof(i), "%s/initrd.img", guest_dir());
+	return !access(k, R_OK) && !access(i, R_OK);
+}
+
+/* The report JSON of a remap run. */
+static json_t *remap_json(struct vm *v, const char *profile, int *rc)
+{
+	const char *args[] = {"remap", "--json",          "--profile", profile,
+	                      "--qmp", v->f->qremap_sock, NULL};
+	char *out = NULL, *errs = NULL;
+	json_t *j;
+
+	*rc = run_qremap(args, &out, &errs);
+	j = json_loads(out ? out : "", 0, NULL);
+	/* 3 (nothing to do) and 5 (rolled back) are what some tests want */
+	if (!j || (*rc && *rc != 3 && *rc != 5))
+		fprintf(stderr, "qremap remap exited %d\nstdout: %s\nstderr: %s\n", *rc, out, errs);
+	free(out);
+	free(errs);
+	return j;
+}
+
+/*
+ * The main event: 8 queues, remap, boot, probe.
+ */
+static void test_e2e_guest(void)
+{
+	static const char *const disks[] = {"root:raw:scsi:64M", NULL};
+	_cleanup_vm_ struct vm v = {0};
+	_cleanup_free_ char *console = NULL;
+	char mac[32] = "", drv[32] = "", want_mac[18];
+	json_t *rep, *nic;
+	const char *profile;
+	int rc, got;
+
+	if (!test_is_root())
+		SKIP("needs root (network namespaces, taps)");
+	if (!have_guest())
+		SKIP("no test guest in %s (tests/guest/build-guest.sh builds it)", guest_dir());
+	REQUIRE(vm_start(&v, 8, 1, disks, 1, 0, true, NULL));
+	CHECK_INT(v.f->nics[0].queues, 8);
+	REQUIRE(host_side_up(&v));
+	profile = test_profile(v.dir, "warn", "verify-after-reset");
+	REQUIRE(profile);
+
+	rep = remap_json(&v, profile, &rc);
+	CHECK_INT(rc, 0);
+	REQUIRE(rep);
+	CHECK_STR(json_string_value(json_object_get(rep, "outcome")), "done");
+	nic = json_array_get(json_object_get(json_object_get(rep, "plan"), "nics"), 0);
+	snprintf(want_mac, sizeof(want_mac), "%s",
+	         str_or(json_string_value(json_object_get(nic, "guest_mac")), "?"));
+	CHECK_INT(json_integer_value(json_object_get(nic, "old_queues")), 8);
+	json_decref(rep);
+
+	{
+		struct qr_error err = {0};
+
+		REQUIRE(fixture_resume(v.f, &err) == 0);
+	}
+	console = wait_console(&v, "QG READY", BOOT_TIMEOUT);
+	REQUIRE(console);
+
+	/* disk: the pattern, through SATA (ahci), and nothing virtio */
+	CHECK_CONTAINS(console, "QG DISK dev=sda pattern=found");
+	CHECK(qg_field(console, "QG BLOCK dev=sda", "driver", drv, sizeof(drv)));
+	CHECK_STR(drv, "ahci");
+	CHECK(!strstr(console, "driver=virtio_net"));
+	CHECK(!strstr(console, "driver=virtio_blk"));
+	CHECK(!strstr(console, "QG VIRTIO dev=virtio0 id=0x0001"));
+	/* NIC: usb-net bound by cdc_ether, with the MAC qremap predicted */
+	CHECK(qg_field(console, "QG NET if=", "mac", mac, sizeof(mac)));
+	CHECK_STR(mac, want_mac);
+	CHECK(qg_field(console, "QG NET if=", "driver", drv, sizeof(drv)));
+	CHECK_STR(drv, "cdc_ether");
+	CHECK_CONTAINS(console, "QG IP if=");
+
+	/* traffic: every ping and every fresh flow comes back */
+	got = pings(&v, N_PINGS, "0.05");
+	fprintf(stderr, "pings: %d/%d\n", got, N_PINGS);
+	CHECK_INT(got, N_PINGS);
+	got = flows(&v, N_FLOWS, 3000);
+	fprintf(stderr, "fresh flows (UDP+TCP): %d/%d\n", got, N_FLOWS);
+	CHECK_INT(got, N_FLOWS);
+	/* a burst, then fresh flows again: stalled queues show up only now */
+	got = pings(&v, 20, "0.01");
+	got = flows(&v, N_FLOWS, 3000);
+	fprintf(stderr, "fresh flows after a burst: %d/%d\n", got, N_FLOWS);
+	CHECK_INT(got, N_FLOWS);
+}
+
+/*
+ * The seed recipe: netdev_add with QEMU's raw fd numbers, no detach, the
+ * original device deleted and its netdev left. The same probe must lose.
+ */
+static void test_e2e_seed_recipe_loses(void)
+{
+	static const char *const disks[] = {"root:raw:scsi:64M", NULL};
+	_cleanup_vm_ struct vm v = {0};
+	_cleanup_free_ char *console = NULL, *net = NULL;
+	struct qr_error err = {0};
+	char fds[256] = "";
+	const char *p;
+	int pinged, flowed;
+
+	if (!test_is_root())
+		SKIP("needs root (network namespaces, taps)");
+	if (!have_guest())
+		SKIP("no test guest in %s", guest_dir());
+	REQUIRE(vm_start(&v, 8, 1, disks, 1, 0, true, NULL));
+	REQUIRE(host_side_up(&v));
+	{
+		/* facts.md §7c: one packet between hotplug and remap */
+		const char *cmd[] = {"busybox", "ping", "-c", "1", "-W", "1", GUEST_IP, NULL};
+
+		in_netns(&v, cmd, NULL);
+	}
+	net = info_network(v.f);
+	REQUIRE(net);
+	/* " \ incus_eth0.N: index=..,type=tap,fd=NN" : the seed's scrape */
+	for (p = net; (p = strstr(p, "fd=")); p += 3) {
+		size_t l = strlen(fds);
+
+		snprintf(fds + l, sizeof(fds) - l, "%s%d", l ? ":" : "", atoi(p + 3));
+	}
+	REQUIRE(fds[0]);
+	REQUIRE(qmp_executef(v.f->incus, NULL, &err, "netdev_add", "{s:s, s:s, s:s}", "type", "tap",
+	                     "id", "net0", "fds", fds) == 0);
+	REQUIRE(qmp_executef(v.f->incus, NULL, &err, "device_add", "{s:s, s:s, s:s, s:s, s:s, s:s}",
+	                     "driver", "usb-net", "id", "net0", "netdev", "net0", "mac",
+	                     v.f->nics[0].mac, "bus", "qemu_usb.0", "port", "4") == 0);
+	REQUIRE(qmp_executef(v.f->incus, NULL, &err, "set_link", "{s:s, s:b}", "name",
+	                     v.f->nics[0].qdev, "up", 0) == 0);
+	REQUIRE(qmp_executef(v.f->incus, NULL, &err, "device_del", "{s:s}", "id",
+	                     v.f->nics[0].qdev) == 0);
+	REQUIRE(fixture_resume(v.f, &err) == 0);
+	console = wait_console(&v, "QG READY", BOOT_TIMEOUT);
+	REQUIRE(console);
+	/* short bounds: here most probes are expected to go unanswered */
+	pinged = pings(&v, 20, "0.05");
+	flowed = flows(&v, 20, 1000);
+	fprintf(stderr, "seed recipe: pings %d/20, fresh flows %d/20\n", pinged, flowed);
+	/* the probe must see the loss, or it can't tell good from bad */
+	CHECK(pinged < 20 || flowed < 20);
+}
+
+/* Each step of a 1 NIC + 2 disk remap made to fail in turn: back to the start. */
+static void test_rollback_every_step(void)
+{
+	static const char *const disks[] = {"root:raw:scsi:64M", "data:raw:virtio-blk:32M", NULL};
+	_cleanup_vm_ struct vm v = {0};
+	_cleanup_free_ char *before = NULL, *net_before = NULL;
+	const char *profile;
+	json_t *plan_j;
+	int rc;
+	size_t n_steps, first_commit = 0;
+
+	if (!test_is_root())
+		SKIP("needs root (network namespaces, taps)");
+	REQUIRE(vm_start(&v, 4, 1, disks, 2, 0, false, NULL));
+	profile = test_profile(v.dir, "warn", "verify-after-reset");
+	REQUIRE(profile);
+	before = device_set(v.f);
+	net_before = info_network(v.f);
+	REQUIRE(before && net_before);
+	{
+		const char *args[] = {"remap", "--dry-run", "--json",         "--profile",
+		                      profile, "--qmp",     v.f->qremap_sock, NULL};
+		char *out = NULL;
+
+		rc = run_qremap(args, &out, NULL);
+		CHECK_INT(rc, 0);
+		plan_j = json_loads(out ? out : "", 0, NULL);
+		free(out);
+		REQUIRE(plan_j);
+	}
+	n_steps = json_array_size(json_object_get(plan_j, "steps"));
+	for (size_t i = 0; i < n_steps; i++)
+		if (!first_commit &&
+		    !strcmp(json_string_value(json_object_get(
+		                    json_array_get(json_object_get(plan_j, "steps"), i), "phase")),
+		            "commit"))
+			first_commit = i + 1;
+	json_decref(plan_j);
+	REQUIRE(first_commit > 1);
+	/* every prepare step, and the first commit step (refused by QEMU) */
+	for (size_t step = 1; step <= first_commit; step++) {
+		_cleanup_free_ char *after = NULL, *net_after = NULL;
+		char env[32];
+		json_t *rep;
+
+		snprintf(env, sizeof(env), "%zu", step);
+		setenv("QREMAP_TEST_FAIL_STEP", env, 1);
+		rep = remap_json(&v, profile, &rc);
+		unsetenv("QREMAP_TEST_FAIL_STEP");
+		CHECK_INT(rc, 5);
+		CHECK_STR(rep ? json_string_value(json_object_get(rep, "outcome")) : NULL,
+		          "rolled-back");
+		json_decref(rep);
+		after = device_set(v.f);
+		net_after = info_network(v.f);
+		if (!after || strcmp(before, after))
+			fprintf(stderr, "step %zu: device set differs:\nbefore:\n%s\nafter:\n%s\n",
+			        step, before, after);
+		CHECK(after && !strcmp(before, after));
+		CHECK(net_after && !strcmp(net_before, net_after));
+		if (net_after && strcmp(net_before, net_after))
+			fprintf(stderr, "step %zu: info network differs:\n%s\n---\n%s\n", step,
+			        net_before, net_after);
+	}
+	/* and after all that, the real thing still works */
+	{
+		json_t *rep = remap_json(&v, profile, &rc);
+
+		CHECK_INT(rc, 0);
+		json_decref(rep);
+	}
+}
+
+/* Re-running on a remapped VM is a no-op that says so. */
+static void test_second_run_is_noop(void)
+{
+	static const char *const disks[] = {"root:raw:scsi:64M", NULL};
+	_cleanup_vm_ struct vm v = {0};
+	_cleanup_free_ char *before = NULL, *after = NULL;
+	const char *profile;
+	json_t *rep;
+	int rc;
+
+	if (!test_is_root())
+		SKIP("needs root (network namespaces, taps)");
+	REQUIRE(vm_start(&v, 2, 1, disks, 1, 0, false, NULL));
+	profile = test_profile(v.dir, "warn", "verify-after-reset");
+	rep = remap_json(&v, profile, &rc);
+	CHECK_INT(rc, 0);
+	json_decref(rep);
+	before = device_set(v.f);
+	rep = remap_json(&v, profile, &rc);
+	CHECK_INT(rc, 3);
+	CHECK_STR(rep ? json_string_value(json_object_get(rep, "outcome")) : NULL, "nothing-to-do");
+	json_decref(rep);
+	after = device_set(v.f);
+	CHECK(before && after && !strcmp(before, after));
+}
+
+/* Replace every occurrence of @from in @s (in place, @s has room) with @to. */
+static void replace_all(char *s, size_t cap, const char *from, const char *to)
+{
+	char *p = s;
+	size_t fl = strlen(from), tl = strlen(to);
+
+	if (!fl)
+		return;
+	while ((p = strstr(p, from))) {
+		if (strlen(s) - fl + tl + 1 > cap)
+			return;
+		memmove(p + tl, p + fl, strlen(p + fl) + 1);
+		memcpy(p, to, tl);
+		p += tl;
+	}
+}
+
+/* Compare a dry-run plan with tests/golden/NAME.txt, run-specific values masked. */
+static void check_golden(struct vm *v, const char *profile, const char *name, int want_rc)
+{
+	const char *args[] = {"remap", "--dry-run",       "--profile", profile,
+	                      "--qmp", v->f->qremap_sock, NULL};
+	char *out = NULL, path[512], *golden = NULL, buf[65536];
+	size_t glen = 0;
+	FILE *g;
+	int rc;
+
+	rc = run_qremap(args, &out, NULL);
+	CHECK_INT(rc, want_rc);
+	REQUIRE(out);
+	snprintf(buf, sizeof(buf), "%s", out);
+	free(out);
+	for (unsigned i = 0; i < v->f->n_nics; i++) {
+		char tok[32];
+
+		char guest_form[20];
+
+		snprintf(tok, sizeof(tok), "<TAP%u>", i);
+		replace_all(buf, sizeof(buf), v->f->nics[i].tap, tok);
+		snprintf(tok, sizeof(tok), "<MAC%u>", i);
+		replace_all(buf, sizeof(buf), v->f->nics[i].mac, tok);
+		/* the form QEMU builds with the usb-net MAC quirk show the guest */
+		snprintf(guest_form, sizeof(guest_form), "40%s", v->f->nics[i].mac + 2);
+		snprintf(tok, sizeof(tok), "<MAC%u-AS-40>", i);
+		replace_all(buf, sizeof(buf), guest_form, tok);
+	}
+	/* per QEMU version: the MAC quirk changes what the plan says */
+	snprintf(path, sizeof(path), "%s/tests/golden/qemu%d.%d/%s.txt", QREMAP_SOURCE_DIR,
+	         v->f->version.major, v->f->version.minor, name);
+	if (getenv("QREMAP_UPDATE_GOLDEN")) {
+		g = fopen(path, "we");
+		if (g) {
+			fputs(buf, g);
+			fclose(g);
+		}
+	}
+	g = fopen(path, "re");
+	REQUIRE(g);
+	golden = calloc(1, sizeof(buf));
+	glen = fread(golden, 1, sizeof(buf) - 1, g);
+	fclose(g);
+	golden[glen] = '\0';
+	if (strcmp(golden, buf))
+		fprintf(stderr, "plan differs from %s (QREMAP_UPDATE_GOLDEN=1 rewrites it):\n%s\n",
+		        path, buf);
+	CHECK(!strcmp(golden, buf));
+	free(golden);
+}
+
+static void test_plan_goldens(void)
+{
+	static const char *const one[] = {"root:raw:scsi:64M", NULL};
+	static const char *const two[] = {"root:raw:scsi:64M", "data:qcow2:virtio-blk:32M", NULL};
+	static const char *const cd[] = {"-drive", "if=none,id=cd0,media=cdrom,readonly=on",
+	                                 "-device", "ide-cd,id=dev-incus_cdrom,drive=cd0,bus=ide.2",
+	                                 NULL};
+	const char *profile;
+
+	if (!test_is_root())
+		SKIP("needs root (network namespaces, taps)");
+	{
+		_cleanup_vm_ struct vm v = {0};
+
+		REQUIRE(vm_start(&v, 2, 1, one, 1, 0, false, NULL));
+		profile = test_profile(v.dir, "warn", "verify-after-reset");
+		check_golden(&v, profile, "plan-1nic-1disk", 0);
+		{
+			int rc;
+			json_t *rep = remap_json(&v, profile, &rc);
+
+			json_decref(rep);
+			CHECK_INT(rc, 0);
+		}
+		check_golden(&v, profile, "plan-already-remapped", 3);
+	}
+	{
+		_cleanup_vm_ struct vm v = {0};
+
+		REQUIRE(vm_start(&v, 2, 2, two, 2, 0, false, cd));
+		profile = test_profile(v.dir, "warn", "verify-after-reset");
+		check_golden(&v, profile, "plan-2nic-2disk-cdrom", 0);
+	}
+	{
+		_cleanup_vm_ struct vm v = {0};
+
+		REQUIRE(vm_start(&v, 2, 1, one, 1, -4096, false, NULL));
+		profile = test_profile(v.dir, "warn", "verify-after-reset");
+		check_golden(&v, profile, "plan-placeholder-too-small", 4);
+	}
+}
+
+TEST_MAIN(test_plan_goldens, test_second_run_is_noop, test_rollback_every_step, test_e2e_guest,
+          test_e2e_seed_recipe_loses)
