@@ -1,8 +1,10 @@
 #!/bin/bash
 # Set everything up on a fresh Debian 12 machine and run qremap's main job on
 # an embedded default: an Incus-style VM (QEMU paused at -S, a 4-queue NIC
-# and two disks hot-added exactly as Incus 6.0.4 does), then
-# "qremap inspect" on qremap's own monitor of that VM. Run as root.
+# and two disks hot-added exactly as Incus 6.0.4 does, plus the cold-plugged
+# SATA placeholders the macos profile wants), then on qremap's own monitor of
+# that VM: "qremap inspect", the remap plan (--dry-run), the remap itself
+# with profiles/macos.yaml, and "qremap inspect" again. Run as root.
 #
 #   scripts/demo.sh                 Debian's QEMU
 #   QREMAP_QEMU=.cache/qemu-10.0/qemu-system-x86_64 scripts/demo.sh
@@ -19,8 +21,15 @@ dir=$(mktemp -d /tmp/qremap-demo-XXXXXX)
 chmod 0755 "$dir"
 cleanup() { "$build/tests/qremap-fixture" stop "$dir" >/dev/null 2>&1 || true; rm -rf "$dir"; }
 trap cleanup EXIT
-echo "demo: starting an Incus-style VM in $dir (4 vCPUs, 1 NIC, 2 disks)"
-"$build/tests/qremap-fixture" start --dir "$dir" --vcpus 4 --nics 1 >/dev/null
-echo "demo: qremap inspect --qmp $dir/qremap.qmp"
-echo
-"$build/qremap" inspect --qmp "$dir/qremap.qmp"
+echo "demo: starting an Incus-style VM in $dir (4 vCPUs, 1 NIC, 2 disks, 2 SATA placeholders)"
+"$build/tests/qremap-fixture" start --dir "$dir" --vcpus 4 --nics 1 -- \
+	-device ich9-ahci,id=qremap_ahci \
+	-blockdev driver=null-co,node-name=qremap_sata0_null,size=$((64 << 20)),read-zeroes=on \
+	-device ide-hd,id=qremap_sata0,drive=qremap_sata0_null,bus=qremap_ahci.0 \
+	-blockdev driver=null-co,node-name=qremap_sata1_null,size=$((32 << 20)),read-zeroes=on \
+	-device ide-hd,id=qremap_sata1,drive=qremap_sata1_null,bus=qremap_ahci.1 >/dev/null
+step() { echo; echo "demo: $*"; echo; "$@"; }
+step "$build/qremap" inspect --qmp "$dir/qremap.qmp"
+step "$build/qremap" --profile "$top/profiles/macos.yaml" --qmp "$dir/qremap.qmp" --dry-run
+step "$build/qremap" -v --profile "$top/profiles/macos.yaml" --qmp "$dir/qremap.qmp"
+step "$build/qremap" inspect --qmp "$dir/qremap.qmp"
