@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -786,5 +787,102 @@ static void test_plan_goldens(void)
 	}
 }
 
-TEST_MAIN(test_plan_goldens, test_second_run_is_noop, test_rollback_every_step, test_e2e_guest,
+/* Native PCIe hotplug: originals go at once, no reset; ACPI + "refuse" refuses. */
+static void test_native_hotplug_and_acpi_refuse(void)
+{
+	static const char *const disks[] = {"root:raw:scsi:64M", "data:raw:virtio-blk:32M", NULL};
+	static const char *const native[] = {
+	        "-global", "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off", NULL};
+	const char *profile;
+	json_t *rep, *steps, *st;
+	size_t i;
+	int rc;
+
+	if (!test_is_root())
+		SKIP("needs root (network namespaces, taps)");
+	{
+		_cleanup_vm_ struct vm v = {0};
+
+		REQUIRE(vm_start(&v, 2, 1, disks, 2, 0, false, NULL));
+		profile = test_profile(v.dir, "warn", "refuse");
+		rep = remap_json(&v, profile, &rc);
+		CHECK_INT(rc, 4);
+		CHECK_STR(rep ? json_string_value(json_object_get(rep, "outcome")) : NULL,
+		          "refused");
+		CHECK_CONTAINS(rep ? json_string_value(json_object_get(rep, "error")) : NULL,
+		               "acpi-pci-hotplug-with-bridge-support=off");
+		json_decref(rep);
+	}
+	{
+		_cleanup_vm_ struct vm v = {0};
+
+		REQUIRE(vm_start(&v, 2, 1, disks, 2, 0, false, native));
+		profile = test_profile(v.dir, "warn", "refuse");
+		rep = remap_json(&v, profile, &rc);
+		CHECK_INT(rc, 0);
+		REQUIRE(rep);
+		CHECK_STR(json_string_value(json_object_get(rep, "outcome")), "done");
+		CHECK(json_is_false(json_object_get(json_object_get(rep, "plan"), "reset_needed")));
+		steps = json_object_get(json_object_get(rep, "plan"), "steps");
+		json_array_foreach(steps, i, st)
+		        CHECK(strcmp(json_string_value(json_object_get(st, "kind")), "reset"));
+		json_decref(rep);
+	}
+}
+
+/* A failure after an original was asked to go: unsafe, and QEMU is told to quit. */
+static void test_unsafe_failure_quits_qemu(void)
+{
+	static const char *const disks[] = {"root:raw:scsi:64M", NULL};
+	_cleanup_vm_ struct vm v = {0};
+	const char *profile;
+	json_t *plan_j, *rep;
+	size_t i, n, fail = 0;
+	char env[32];
+	int rc, pfd;
+
+	if (!test_is_root())
+		SKIP("needs root (network namespaces, taps)");
+	REQUIRE(vm_start(&v, 2, 1, disks, 1, 0, false, NULL));
+	profile = test_profile(v.dir, "warn", "verify-after-reset");
+	{
+		const char *args[] = {"remap", "--dry-run", "--json",         "--profile",
+		                      profile, "--qmp",     v.f->qremap_sock, NULL};
+		char *out = NULL;
+
+		rc = run_qremap(args, &out, NULL);
+		plan_j = json_loads(out ? out : "", 0, NULL);
+		free(out);
+		REQUIRE(plan_j);
+	}
+	/* the step after the first commit step: an original is already going */
+	n = json_array_size(json_object_get(plan_j, "steps"));
+	for (i = 0; i < n && !fail; i++)
+		if (!strcmp(json_string_value(json_object_get(
+		                    json_array_get(json_object_get(plan_j, "steps"), i), "phase")),
+		            "commit"))
+			fail = i + 2;
+	json_decref(plan_j);
+	REQUIRE(fail >= 2 && fail <= n);
+	pfd = (int)syscall(SYS_pidfd_open, v.f->qemu_pid, 0);
+	REQUIRE(pfd >= 0);
+	snprintf(env, sizeof(env), "%zu", fail);
+	setenv("QREMAP_TEST_FAIL_STEP", env, 1);
+	rep = remap_json(&v, profile, &rc);
+	unsetenv("QREMAP_TEST_FAIL_STEP");
+	CHECK_INT(rc, 6);
+	CHECK_STR(rep ? json_string_value(json_object_get(rep, "outcome")) : NULL, "unsafe");
+	CHECK(rep && json_is_true(json_object_get(rep, "quit_sent")));
+	json_decref(rep);
+	{
+		/* QEMU exits: wait on its pidfd, bounded */
+		struct pollfd p = {.fd = pfd, .events = POLLIN};
+
+		CHECK_INT(poll(&p, 1, 10000), 1);
+	}
+	close(pfd);
+}
+
+TEST_MAIN(test_plan_goldens, test_second_run_is_noop, test_rollback_every_step,
+          test_native_hotplug_and_acpi_refuse, test_unsafe_failure_quits_qemu, test_e2e_guest,
           test_e2e_seed_recipe_loses)
