@@ -472,7 +472,7 @@ int remap_apply(struct qmp_client *c, const struct plan *plan, const struct rema
 		const struct plan_step *s = &plan->steps[i];
 		struct qr_error e = {0};
 		struct timespec t0;
-		bool was_committed = x.committed;
+		bool was_committed = x.committed, definite;
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		if (run_step(&x, i, &e) < 0) {
@@ -490,12 +490,26 @@ int remap_apply(struct qmp_client *c, const struct plan *plan, const struct rema
 			rep->error = e;
 			log_error("step %zu/%zu failed: %s: %s", i + 1, plan->n_steps, s->what,
 			          e.msg);
-			/* A QMP error reply changes nothing, so a first phase-B
-			 * step refused by QEMU still leaves the way back open.
+			/* Only a QMP error reply (or a host step, which is ours
+			 * and undone on exit) says for sure that the step
+			 * changed nothing. No answer at all - a timeout, a
+			 * dropped connection - may hide a command QEMU carried
+			 * out: a device_del then counts as asked for (it can't
+			 * be taken back), and any other step leaves its own
+			 * effect unknown even if the steps before it are undone.
 			 */
+			definite = e.kind == QR_ERR_QMP || s->kind == STEP_TAP_QUEUE ||
+			           s->kind == STEP_TAP_DETACH;
+			if (!definite && s->kind == STEP_DEVICE_DEL)
+				x.committed = true;
 			if (!was_committed && !(s->commit && x.committed)) {
-				rep->outcome =
-				        rollback(&x, i) < 0 ? REMAP_UNSAFE : REMAP_ROLLED_BACK;
+				rep->outcome = rollback(&x, i) < 0 || !definite ? REMAP_UNSAFE
+				                                                : REMAP_ROLLED_BACK;
+				if (!definite && !rep->undo_error.kind)
+					log_error("step %zu got no answer: whether QEMU carried it "
+					          "out "
+					          "is unknown",
+					          i + 1);
 			} else {
 				rep->outcome = REMAP_UNSAFE;
 			}
@@ -514,8 +528,13 @@ out:
 		struct qr_error e = {0};
 
 		log_error("unsafe state: telling QEMU to quit so the guest never runs like this");
-		rep->quit_sent = qmp_execute(c, "quit", NULL, NULL, &e) == 0 ||
-		                 e.kind == QR_ERR_DISCONNECTED;
+		/* QEMU may close the socket as it quits, before answering;
+		 * but if the connection was already gone, nothing was sent.
+		 */
+		rep->quit_sent =
+		        qmp_execute(c, "quit", NULL, NULL, &e) == 0 ||
+		        (e.kind == QR_ERR_DISCONNECTED && rep->error.kind != QR_ERR_DISCONNECTED &&
+		         rep->undo_error.kind != QR_ERR_DISCONNECTED);
 	}
 	for (size_t i = 0; i < plan->n_nics; i++)
 		nic_fds_close(&x.nics[i]);
