@@ -22,11 +22,15 @@ struct qdev_list {
 };
 
 /* Device types qremap knows. Anything else is ignored by the inventory. */
-static const char *const usb_xhci_types[] = { "qemu-xhci", "nec-usb-xhci" };
-static const char *const sata_types[] = { "ich9-ahci" };
-static const char *const scsi_types[] = { "virtio-scsi-pci", "virtio-scsi-pci-transitional",
-					  "virtio-scsi-pci-non-transitional", "lsi53c895a",
-					  "megasas", "megasas-gen2", "mptsas1068" };
+static const char *const usb_xhci_types[] = {"qemu-xhci", "nec-usb-xhci"};
+static const char *const sata_types[] = {"ich9-ahci"};
+static const char *const scsi_types[] = {"virtio-scsi-pci",
+                                         "virtio-scsi-pci-transitional",
+                                         "virtio-scsi-pci-non-transitional",
+                                         "lsi53c895a",
+                                         "megasas",
+                                         "megasas-gen2",
+                                         "mptsas1068"};
 static bool in_list(const char *s, const char *const *list, size_t n)
 {
 	size_t i;
@@ -42,7 +46,7 @@ static bool in_list(const char *s, const char *const *list, size_t n)
 /* QOM helpers */
 
 static int qom_get(struct qmp_client *c, const char *path, const char *prop, json_t **val,
-		   struct qr_error *err)
+                   struct qr_error *err)
 {
 	if (qmp_executef(c, val, err, "qom-get", "{s:s, s:s}", "path", path, "property", prop) < 0)
 		return qr_err_prefix(err, "reading %s property '%s'", path, prop);
@@ -50,7 +54,7 @@ static int qom_get(struct qmp_client *c, const char *path, const char *prop, jso
 }
 
 static int qom_get_str(struct qmp_client *c, const char *path, const char *prop, char *buf,
-		       size_t size, struct qr_error *err)
+                       size_t size, struct qr_error *err)
 {
 	json_t *v = NULL;
 	bool fits;
@@ -60,18 +64,18 @@ static int qom_get_str(struct qmp_client *c, const char *path, const char *prop,
 	if (!json_is_string(v)) {
 		json_decref(v);
 		return qr_err_set(err, QR_ERR_PROTOCOL, "%s property '%s' is not a string", path,
-				  prop);
+		                  prop);
 	}
 	fits = str_copy(buf, size, json_string_value(v));
 	json_decref(v);
 	if (!fits)
 		return qr_err_set(err, QR_ERR_UNSUPPORTED, "%s property '%s' longer than %zu bytes",
-				  path, prop, size - 1);
+		                  path, prop, size - 1);
 	return 0;
 }
 
-static int qom_get_uint(struct qmp_client *c, const char *path, const char *prop,
-			unsigned *out, struct qr_error *err)
+static int qom_get_uint(struct qmp_client *c, const char *path, const char *prop, unsigned *out,
+                        struct qr_error *err)
 {
 	json_t *v = NULL;
 
@@ -80,7 +84,7 @@ static int qom_get_uint(struct qmp_client *c, const char *path, const char *prop
 	if (!json_is_integer(v) || json_integer_value(v) < 0) {
 		json_decref(v);
 		return qr_err_set(err, QR_ERR_PROTOCOL, "%s property '%s' is not a count", path,
-				  prop);
+		                  prop);
 	}
 	*out = (unsigned)json_integer_value(v);
 	json_decref(v);
@@ -92,8 +96,8 @@ static void dev_path(char *buf, size_t size, const struct qdev_entry *d)
 	snprintf(buf, size, "/machine/%s/%s", d->anon ? "peripheral-anon" : "peripheral", d->id);
 }
 
-static int list_qdevs(struct qmp_client *c, const char *container, bool anon,
-		      struct qdev_list *out, struct qr_error *err)
+static int list_qdevs(struct qmp_client *c, const char *container, bool anon, struct qdev_list *out,
+                      struct qr_error *err)
 {
 	json_t *ret = NULL, *item;
 	size_t i;
@@ -104,7 +108,8 @@ static int list_qdevs(struct qmp_client *c, const char *container, bool anon,
 		json_decref(ret);
 		return qr_err_set(err, QR_ERR_PROTOCOL, "qom-list %s: not an array", container);
 	}
-	json_array_foreach(ret, i, item) {
+	json_array_foreach(ret, i, item)
+	{
 		const char *name = json_string_value(json_object_get(item, "name"));
 		const char *type = json_string_value(json_object_get(item, "type"));
 		struct qdev_entry *e, *ne;
@@ -113,10 +118,11 @@ static int list_qdevs(struct qmp_client *c, const char *container, bool anon,
 		if (!name || !type || strncmp(type, "child<", 6))
 			continue;
 		tl = strlen(type);
-		if (type[tl - 1] != '>' || tl - 7 >= sizeof(e->type) || strlen(name) >= INV_ID_MAX) {
+		if (type[tl - 1] != '>' || tl - 7 >= sizeof(e->type) ||
+		    strlen(name) >= INV_ID_MAX) {
 			json_decref(ret);
 			return qr_err_set(err, QR_ERR_UNSUPPORTED,
-					  "%s: device name or type too long: %s", container, name);
+			                  "%s: device name or type too long: %s", container, name);
 		}
 		ne = realloc(out->e, (out->n + 1) * sizeof(*ne));
 		if (!ne) {
@@ -147,7 +153,7 @@ static const struct qdev_entry *find_qdev(const struct qdev_list *l, const char 
 
 /* Bus name = last component of the device's parent_bus link. */
 static int read_bus(struct qmp_client *c, const struct qdev_entry *d, char *bus, size_t size,
-		    struct qr_error *err)
+                    struct qr_error *err)
 {
 	char path[INV_PATH_MAX], busp[INV_PATH_MAX];
 	const char *slash;
@@ -171,13 +177,13 @@ static int collect_machine(struct qmp_client *c, struct vm_inventory *inv, struc
 	if (qmp_execute(c, "query-status", NULL, &ret, err) < 0)
 		return -1;
 	str_copy(inv->runstate, sizeof(inv->runstate),
-		 str_or(json_string_value(json_object_get(ret, "status")), "unknown"));
+	         str_or(json_string_value(json_object_get(ret, "status")), "unknown"));
 	json_decref(ret);
 
 	if (qmp_execute(c, "query-name", NULL, &ret, err) < 0)
 		return -1;
 	str_copy(inv->name, sizeof(inv->name),
-		 str_or(json_string_value(json_object_get(ret, "name")), ""));
+	         str_or(json_string_value(json_object_get(ret, "name")), ""));
 	json_decref(ret);
 
 	if (qom_get_str(c, "/machine", "type", inv->machine, sizeof(inv->machine), err) < 0)
@@ -222,7 +228,7 @@ static struct inv_controller *add_ctrl(struct vm_inventory *inv, struct qr_error
 }
 
 static int collect_controllers(struct qmp_client *c, const struct qdev_list *devs,
-			       struct vm_inventory *inv, struct qr_error *err)
+                               struct vm_inventory *inv, struct qr_error *err)
 {
 	size_t i;
 
@@ -253,8 +259,8 @@ static int collect_controllers(struct qmp_client *c, const struct qdev_list *dev
 			 */
 			ct->usb2_ports = ct->usb2_ports > 15 ? 15 : ct->usb2_ports;
 			ct->usb3_ports = ct->usb3_ports > 15 ? 15 : ct->usb3_ports;
-			ct->ports = ct->usb2_ports > ct->usb3_ports ? ct->usb2_ports
-								    : ct->usb3_ports;
+			ct->ports =
+			        ct->usb2_ports > ct->usb3_ports ? ct->usb2_ports : ct->usb3_ports;
 		} else if (IN_LIST(d->type, sata_types)) {
 			ct->kind = CTRL_SATA;
 			ct->ports = 6; /* ICH9 AHCI: buses <id>.0 .. <id>.5 */
@@ -272,7 +278,7 @@ static int collect_controllers(struct qmp_client *c, const struct qdev_list *dev
  * controller.
  */
 static int collect_usb_ports(struct qmp_client *c, const struct qdev_list *devs,
-			     struct vm_inventory *inv, struct qr_error *err)
+                             struct vm_inventory *inv, struct qr_error *err)
 {
 	_cleanup_free_ char *out = NULL;
 	struct inv_controller *only = NULL;
@@ -300,18 +306,19 @@ static int collect_usb_ports(struct qmp_client *c, const struct qdev_list *devs,
 		p = strstr(line, ", Port ");
 		if (strncmp(line, "  Device ", 9) || !p)
 			return qr_err_set(err, QR_ERR_PARSE, "info usb: unexpected line \"%.80s\"",
-					  line);
+			                  line);
 		p += 7;
 		q = strchr(p, ',');
 		if (!q || (size_t)(q - p) >= sizeof(port))
-			return qr_err_set(err, QR_ERR_PARSE, "info usb: bad port in \"%.80s\"", line);
+			return qr_err_set(err, QR_ERR_PARSE, "info usb: bad port in \"%.80s\"",
+			                  line);
 		memcpy(port, p, (size_t)(q - p));
 		p = strstr(q, ", Product ");
 		if (p) {
 			p += 10;
 			q = strstr(p, ", ID: ");
 			snprintf(product, sizeof(product), "%.*s",
-				 (int)(q ? (size_t)(q - p) : strlen(p)), p);
+			         (int)(q ? (size_t)(q - p) : strlen(p)), p);
 			if (q && !str_copy(id, sizeof(id), q + 6))
 				return qr_err_set(err, QR_ERR_PARSE, "info usb: id too long");
 		}
@@ -339,7 +346,7 @@ static int collect_usb_ports(struct qmp_client *c, const struct qdev_list *devs,
 /* NICs and netdevs, from "info network" */
 
 static int add_queue(struct inv_backend *b, const struct infonet_client *cl, int pidfd, pid_t pid,
-		     bool look, struct qr_error *err)
+                     bool look, struct qr_error *err)
 {
 	struct inv_queue *nq = realloc(b->queues, (b->n_queues + 1) * sizeof(*nq)), *q;
 
@@ -373,8 +380,8 @@ static int add_queue(struct inv_backend *b, const struct infonet_client *cl, int
 			memcpy(b->tap, q->tap.ifname, IFNAMSIZ);
 		else if (strcmp(b->tap, q->tap.ifname))
 			return qr_err_set(err, QR_ERR_STATE,
-					  "netdev %s: queues on different taps (%s, %s)", b->id,
-					  b->tap, q->tap.ifname);
+			                  "netdev %s: queues on different taps (%s, %s)", b->id,
+			                  b->tap, q->tap.ifname);
 	}
 	return 0;
 }
@@ -403,7 +410,7 @@ static struct inv_nic *nic_get(struct vm_inventory *inv, const char *id, struct 
 }
 
 static struct inv_backend *netdev_get(struct vm_inventory *inv, const char *id, const char *type,
-				      int hub_id, const char *hub_port, struct qr_error *err)
+                                      int hub_id, const char *hub_port, struct qr_error *err)
 {
 	struct inv_backend *b;
 	size_t i;
@@ -427,18 +434,18 @@ static struct inv_backend *netdev_get(struct vm_inventory *inv, const char *id, 
 }
 
 static int check_queue_order(const char *what, const char *id, unsigned have, unsigned index,
-			     struct qr_error *err)
+                             struct qr_error *err)
 {
 	if (index != have)
 		return qr_err_set(err, QR_ERR_PARSE,
-				  "info network: %s %s: queue %u listed where %u was expected", what,
-				  id, index, have);
+		                  "info network: %s %s: queue %u listed where %u was expected",
+		                  what, id, index, have);
 	return 0;
 }
 
 static int collect_nics(struct qmp_client *c, const struct qdev_list *devs,
-			const struct inventory_opts *opts, struct vm_inventory *inv,
-			struct qr_error *err)
+                        const struct inventory_opts *opts, struct vm_inventory *inv,
+                        struct qr_error *err)
 {
 	_cleanup_free_ char *text = NULL;
 	_cleanup_close_ int pidfd = -1;
@@ -462,8 +469,8 @@ static int collect_nics(struct qmp_client *c, const struct qdev_list *devs,
 			str_copy(inv->tap_note, sizeof(inv->tap_note), e2.msg);
 	} else {
 		snprintf(inv->tap_note, sizeof(inv->tap_note), "%s",
-			 opts->no_host ? "host taps not inspected (--no-host)"
-				       : "QEMU's pid is unknown: host taps not inspected");
+		         opts->no_host ? "host taps not inspected (--no-host)"
+		                       : "QEMU's pid is unknown: host taps not inspected");
 	}
 
 	for (i = 0; i < in.n; i++) {
@@ -493,15 +500,15 @@ static int collect_nics(struct qmp_client *c, const struct qdev_list *devs,
 					str_copy(b->id, sizeof(b->id), e->peer.name);
 					str_copy(b->type, sizeof(b->type), e->peer.type);
 				}
-				if (check_queue_order("netdev", b->id, b->n_queues,
-						      e->peer.index, err) < 0 ||
+				if (check_queue_order("netdev", b->id, b->n_queues, e->peer.index,
+				                      err) < 0 ||
 				    add_queue(b, &e->peer, pidfd, inv->pid, look, err) < 0)
 					goto out;
 			}
 		} else {
 			/* a backend: without peer, or on a hub port */
 			struct inv_backend *b =
-				netdev_get(inv, cl->name, cl->type, e->hub_id, e->port, err);
+			        netdev_get(inv, cl->name, cl->type, e->hub_id, e->port, err);
 
 			if (!b)
 				goto out;
@@ -532,7 +539,7 @@ static int collect_nics(struct qmp_client *c, const struct qdev_list *devs,
 			continue;
 		n->backend = inv->netdevs[found];
 		memmove(&inv->netdevs[found], &inv->netdevs[found + 1],
-			(inv->n_netdevs - found - 1) * sizeof(*inv->netdevs));
+		        (inv->n_netdevs - found - 1) * sizeof(*inv->netdevs));
 		inv->n_netdevs--;
 	}
 
@@ -571,7 +578,7 @@ static void qdev_to_id(const char *qdev, char *id, size_t size)
 }
 
 static int collect_disks(struct qmp_client *c, const struct qdev_list *devs,
-			 struct vm_inventory *inv, struct qr_error *err)
+                         struct vm_inventory *inv, struct qr_error *err)
 {
 	json_t *ret = NULL, *b;
 	size_t i;
@@ -582,7 +589,8 @@ static int collect_disks(struct qmp_client *c, const struct qdev_list *devs,
 		json_decref(ret);
 		return qr_err_set(err, QR_ERR_PROTOCOL, "query-block: not an array");
 	}
-	json_array_foreach(ret, i, b) {
+	json_array_foreach(ret, i, b)
+	{
 		const char *qdev = json_string_value(json_object_get(b, "qdev"));
 		json_t *ins = json_object_get(b, "inserted");
 		const struct qdev_entry *d;
@@ -606,7 +614,7 @@ static int collect_disks(struct qmp_client *c, const struct qdev_list *devs,
 		disk->fdset = -1;
 		disk->incus = str_has_prefix(id, "dev-incus_");
 		disk->cdrom = json_is_true(json_object_get(b, "removable")) ||
-			      (d && (!strcmp(d->type, "scsi-cd") || !strcmp(d->type, "ide-cd")));
+		              (d && (!strcmp(d->type, "scsi-cd") || !strcmp(d->type, "ide-cd")));
 		if (d && read_bus(c, d, disk->bus, sizeof(disk->bus), err) < 0) {
 			json_decref(ret);
 			return -1;
@@ -628,8 +636,13 @@ static int collect_disks(struct qmp_client *c, const struct qdev_list *devs,
 			    !parse_uint(file + 11, 0x7fffffff, &fs))
 				disk->fdset = (int)fs;
 		}
-		disk->placeholder = d && !strcmp(d->type, "ide-hd") && disk->has_medium &&
-				    !strcmp(disk->format, "null-co");
+		/* A placeholder is a cold-plugged frontend holding a null-co
+		 * node until qremap gives it a real one: ide-hd (SATA) or
+		 * virtio-blk-pci (for guests with the driver but no hotplug).
+		 */
+		disk->placeholder =
+		        d && !disk->incus && disk->has_medium && !strcmp(disk->format, "null-co") &&
+		        (!strcmp(d->type, "ide-hd") || !strcmp(d->type, "virtio-blk-pci"));
 	}
 	json_decref(ret);
 	return 0;
@@ -648,10 +661,10 @@ static int collect_disks(struct qmp_client *c, const struct qdev_list *devs,
  * Return: 0 on success, -1 on failure
  */
 int inventory_collect(struct qmp_client *c, const struct inventory_opts *opts,
-		      struct vm_inventory *inv, struct qr_error *err)
+                      struct vm_inventory *inv, struct qr_error *err)
 {
 	static const struct inventory_opts defaults;
-	struct qdev_list devs = { 0 };
+	struct qdev_list devs = {0};
 	int r = -1;
 
 	if (!opts)
@@ -664,8 +677,8 @@ int inventory_collect(struct qmp_client *c, const struct inventory_opts *opts,
 	    list_qdevs(c, "/machine/peripheral", false, &devs, err) < 0 ||
 	    list_qdevs(c, "/machine/peripheral-anon", true, &devs, err) < 0 ||
 	    collect_controllers(c, &devs, inv, err) < 0 ||
-	    collect_usb_ports(c, &devs, inv, err) < 0 || collect_nics(c, &devs, opts, inv, err) < 0 ||
-	    collect_disks(c, &devs, inv, err) < 0)
+	    collect_usb_ports(c, &devs, inv, err) < 0 ||
+	    collect_nics(c, &devs, opts, inv, err) < 0 || collect_disks(c, &devs, inv, err) < 0)
 		goto out;
 
 	/* SATA units in use: an ide-hd/ide-cd on <ahci>.N occupies unit N */

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
+#include <strings.h>
 
 #include "qremap/log.h"
 #include "qremap/plan.h"
@@ -147,12 +148,15 @@ static bool port_planned(const struct plan *p, const char *bus, unsigned port)
 	for (size_t i = 0; i < p->n_nics; i++)
 		if (p->nics[i].port == port && !strcmp(p->nics[i].usb_bus, bus))
 			return true;
+	for (size_t i = 0; i < p->n_disks; i++)
+		if (p->disks[i].port == port && !strcmp(p->disks[i].usb_bus, bus))
+			return true;
 	return false;
 }
 
 /* Choose a USB 2 root port for usb-net (full speed: USB 3 ports refuse it). */
-static unsigned pick_port(struct plan *p, const struct inv_controller *x, const struct nic_rule *r,
-                          const char *subject)
+static unsigned pick_port(struct plan *p, const struct inv_controller *x, const unsigned *want,
+                          size_t n_want, const char *subject)
 {
 	unsigned free_ports[INV_MAX_USB_PORTS];
 	int nfree = inventory_usb_free_ports(x, free_ports, INV_MAX_USB_PORTS);
@@ -160,14 +164,14 @@ static unsigned pick_port(struct plan *p, const struct inv_controller *x, const 
 
 	if (nfree > INV_MAX_USB_PORTS)
 		nfree = INV_MAX_USB_PORTS;
-	if (r->n_ports) {
-		for (size_t i = 0; i < r->n_ports; i++) {
+	if (n_want) {
+		for (size_t i = 0; i < n_want; i++) {
 			bool is_free = false;
 
 			for (int j = 0; j < nfree; j++)
-				is_free |= free_ports[j] == r->ports[i];
-			if (is_free && r->ports[i] <= usb2 && !port_planned(p, x->bus, r->ports[i]))
-				return r->ports[i];
+				is_free |= free_ports[j] == want[i];
+			if (is_free && want[i] <= usb2 && !port_planned(p, x->bus, want[i]))
+				return want[i];
 		}
 		refuse(p,
 		       "%s: none of the profile's USB ports is a free USB 2 port of %s "
@@ -186,16 +190,153 @@ static unsigned pick_port(struct plan *p, const struct inv_controller *x, const 
 	return 0;
 }
 
+/* Warn, as a note users should see. */
+static void warn_note(struct plan *p, const char *text)
+{
+	if (p->n_notes < PLAN_MAX_NOTES)
+		p->note_warns[p->n_notes] = true;
+	note(p, "%s", text);
+}
+
+/* Whether a NIC placeholder is already taken by an earlier NIC of the plan. */
+static bool nic_placeholder_planned(const struct plan *p, const char *id)
+{
+	for (size_t i = 0; i < p->n_nics; i++)
+		if (p->nics[i].target == NIC_TO_HUB && !strcmp(p->nics[i].new_dev, id))
+			return true;
+	return false;
+}
+
+/*
+ * The NIC placeholder for a hub rule: the ones it names, in order, else any
+ * NIC not made by Incus that sits on a net hub with no backend yet.
+ */
+static const struct inv_nic *
+pick_nic_placeholder(const struct plan *p, const struct vm_inventory *inv, const struct nic_rule *r)
+{
+	size_t n = r->n_placeholders ? r->n_placeholders : inv->n_nics;
+
+	for (size_t k = 0; k < n; k++) {
+		const struct inv_nic *c = r->n_placeholders
+		                                  ? inventory_find_nic(inv, r->placeholders[k])
+		                                  : &inv->nics[k];
+
+		if (!c || c->incus || c->hub_id < 0 || c->backend.id[0])
+			continue;
+		if (!nic_placeholder_planned(p, c->id))
+			return c;
+	}
+	return NULL;
+}
+
+/* usb-net: a USB 2 port, and what the guest will see as the MAC. */
+static bool plan_nic_usb_net(struct plan *p, const struct vm_inventory *inv,
+                             const struct nic_rule *r, struct plan_nic *pn)
+{
+	const struct inv_controller *x;
+	char text[320];
+
+	x = pick_ctrl(p, inv, CTRL_USB, r->xhci, pn->name, "xhci");
+	if (!x)
+		return false;
+	pn->port = pick_port(p, x, r->ports, r->n_ports, pn->name);
+	if (!pn->port)
+		return false;
+	snprintf(pn->usb_bus, sizeof(pn->usb_bus), "%s", x->bus);
+	snprintf(pn->new_dev, sizeof(pn->new_dev), QREMAP_DEV_PREFIX "%.100s", pn->name);
+	snprintf(pn->model, sizeof(pn->model), "usb-net");
+	quirk_usbnet_guest_mac(&inv->version, pn->mac, pn->guest_mac);
+	if (!strcmp(pn->mac, pn->guest_mac))
+		return true;
+	if (r->mac_policy == MAC_REFUSE) {
+		refuse(p,
+		       "NIC %s: QEMU %d.%d.%d shows a usb-net guest the MAC %s instead of "
+		       "%s (its first byte is forced to 0x40); use a QEMU with the fix "
+		       "(7.2.21, 10.0.5, 10.1.1, 10.2.0 or later), or accept it with "
+		       "'mac_rewritten: warn' in the profile",
+		       pn->name, inv->version.major, inv->version.minor, inv->version.micro,
+		       pn->guest_mac, pn->mac);
+		return false;
+	}
+	snprintf(text, sizeof(text),
+	         "NIC %s: the guest will see MAC %s, not %s: QEMU %d.%d.%d forces 0x40 "
+	         "into usb-net's MAC (DHCP reservations and MAC filters won't match)",
+	         pn->name, pn->guest_mac, pn->mac, inv->version.major, inv->version.minor,
+	         inv->version.micro);
+	warn_note(p, text);
+	return true;
+}
+
+/* hub: a free NIC placeholder of the right model; its MAC is what the guest sees. */
+static bool plan_nic_hub(struct plan *p, const struct vm_inventory *inv, const struct nic_rule *r,
+                         struct plan_nic *pn)
+{
+	const struct inv_nic *ph = pick_nic_placeholder(p, inv, r);
+	char text[320];
+
+	if (!ph) {
+		refuse(p,
+		       "NIC %s: no free NIC placeholder on a net hub%s; create one at QEMU start, "
+		       "e.g. -netdev hubport,id=qremap_nic%zu_hp,hubid=%zu -device %s,"
+		       "id=qremap_nic%zu,netdev=qremap_nic%zu_hp,mac=%s ('qremap config' prints "
+		       "it)",
+		       pn->name, r->n_placeholders ? " among the profile's placeholders" : "",
+		       p->n_nics, p->n_nics, r->model[0] ? r->model : "e1000", p->n_nics, p->n_nics,
+		       pn->mac);
+		return false;
+	}
+	if (r->model[0] && strcmp(r->model, ph->model)) {
+		refuse(p,
+		       "NIC %s: placeholder %s is a %s, but the profile wants model %s; create "
+		       "the placeholder as -device %s, or change 'model' in the profile",
+		       pn->name, ph->id, ph->model, r->model, r->model);
+		return false;
+	}
+	str_copy(pn->new_dev, sizeof(pn->new_dev), ph->id);
+	str_copy(pn->model, sizeof(pn->model), ph->model);
+	str_copy(pn->guest_mac, sizeof(pn->guest_mac), ph->mac);
+	pn->hub_id = ph->hub_id;
+	snprintf(pn->hubport, sizeof(pn->hubport), "qremap_%.100s_hp", pn->name);
+	if (strcasecmp(pn->mac, ph->mac)) {
+		if (r->mac_mismatch == MAC_REFUSE) {
+			refuse(p,
+			       "NIC %s: placeholder %s has MAC %s, but Incus gave this NIC %s; "
+			       "create the placeholder with mac=%s ('qremap config' does), or "
+			       "accept it with 'mac_mismatch: warn' in the profile",
+			       pn->name, ph->id, ph->mac, pn->mac, pn->mac);
+			return false;
+		}
+		snprintf(
+		        text, sizeof(text),
+		        "NIC %.60s: the guest will see placeholder %.100s's MAC %s, not Incus's %s",
+		        pn->name, ph->id, ph->mac, pn->mac);
+		warn_note(p, text);
+	}
+	return true;
+}
+
+/* The NIC qremap made for Incus NIC @name, if an earlier run did. */
+static const struct inv_nic *remapped_nic(const struct vm_inventory *inv, const char *name)
+{
+	char dev[INV_ID_MAX + 16], netdev[INV_ID_MAX + 16];
+
+	snprintf(dev, sizeof(dev), QREMAP_DEV_PREFIX "%s", name);
+	snprintf(netdev, sizeof(netdev), "qremap_%s", name);
+	for (size_t i = 0; i < inv->n_nics; i++)
+		if (!strcmp(inv->nics[i].id, dev) || !strcmp(inv->nics[i].backend.id, netdev))
+			return &inv->nics[i];
+	return NULL;
+}
+
 /* Plan one NIC; a refusal or note explains what isn't planned. */
 static void plan_nic(struct plan *p, const struct vm_inventory *inv, const struct profile *prof,
                      const struct inv_nic *n)
 {
 	const char *name = n->id + strlen(INCUS_DEV_PREFIX);
-	const struct inv_controller *x;
+	const struct inv_nic *done;
 	const struct nic_rule *r;
 	struct plan_nic *pn, *nn;
-	char new_dev[INV_ID_MAX + 16];
-	unsigned port;
+	bool ok;
 
 	r = profile_match_nic(prof, name, n->id);
 	if (!r || r->target == NIC_TO_LEAVE) {
@@ -203,10 +344,10 @@ static void plan_nic(struct plan *p, const struct vm_inventory *inv, const struc
 		     r ? "as the profile says" : "no profile rule matches it");
 		return;
 	}
-	snprintf(new_dev, sizeof(new_dev), QREMAP_DEV_PREFIX "%s", name);
-	if (inventory_find_nic(inv, new_dev)) {
-		note(p, "NIC %s: already remapped to %s%s", name, new_dev,
-		     " (the original goes at reset)");
+	done = remapped_nic(inv, name);
+	if (done) {
+		note(p, "NIC %s: already remapped to %s (the original goes at reset)", name,
+		     done->id);
 		return;
 	}
 	if (strcmp(n->backend.type, "tap")) {
@@ -219,12 +360,6 @@ static void plan_nic(struct plan *p, const struct vm_inventory *inv, const struc
 		       n->backend.id, n->backend.n_queues, PLAN_MAX_QUEUES);
 		return;
 	}
-	x = pick_ctrl(p, inv, CTRL_USB, r->xhci, name, "xhci");
-	if (!x)
-		return;
-	port = pick_port(p, x, r, name);
-	if (!port)
-		return;
 
 	nn = realloc(p->nics, (p->n_nics + 1) * sizeof(*nn));
 	if (!nn) {
@@ -234,6 +369,8 @@ static void plan_nic(struct plan *p, const struct vm_inventory *inv, const struc
 	p->nics = nn;
 	pn = &nn[p->n_nics];
 	memset(pn, 0, sizeof(*pn));
+	pn->target = r->target;
+	pn->hub_id = -1;
 	str_copy(pn->name, sizeof(pn->name), name);
 	str_copy(pn->orig_dev, sizeof(pn->orig_dev), n->id);
 	str_copy(pn->orig_model, sizeof(pn->orig_model), n->model);
@@ -242,44 +379,28 @@ static void plan_nic(struct plan *p, const struct vm_inventory *inv, const struc
 	for (unsigned i = 0; i < n->backend.n_queues; i++)
 		pn->old_fds[i] = n->backend.queues[i].qemu_fd;
 	pn->n_old = n->backend.n_queues;
-	str_copy(pn->new_dev, sizeof(pn->new_dev), new_dev);
 	snprintf(pn->new_netdev, sizeof(pn->new_netdev), "qremap_%.100s", name);
 	snprintf(pn->fdname, sizeof(pn->fdname), "qremap_%.100s.fd", name);
 	str_copy(pn->mac, sizeof(pn->mac), n->mac);
-	quirk_usbnet_guest_mac(&inv->version, n->mac, pn->guest_mac);
-	snprintf(pn->usb_bus, sizeof(pn->usb_bus), "%s", x->bus);
-	pn->port = port;
 
-	if (strcmp(pn->mac, pn->guest_mac)) {
-		if (r->mac_policy == MAC_REFUSE) {
-			refuse(p,
-			       "NIC %s: QEMU %d.%d.%d shows a usb-net guest the MAC %s instead of "
-			       "%s (its first byte is forced to 0x40); use a QEMU with the fix "
-			       "(7.2.21, 10.0.5, 10.1.1, 10.2.0 or later), or accept it with "
-			       "'mac_rewritten: warn' in the profile",
-			       name, inv->version.major, inv->version.minor, inv->version.micro,
-			       pn->guest_mac, pn->mac);
-			return;
-		}
-		if (p->n_notes < PLAN_MAX_NOTES)
-			p->note_warns[p->n_notes] = true;
-		note(p,
-		     "NIC %s: the guest will see MAC %s, not %s: QEMU %d.%d.%d forces 0x40 "
-		     "into usb-net's MAC (DHCP reservations and MAC filters won't match)",
-		     name, pn->guest_mac, pn->mac, inv->version.major, inv->version.minor,
-		     inv->version.micro);
-	}
+	ok = r->target == NIC_TO_HUB ? plan_nic_hub(p, inv, r, pn)
+	                             : plan_nic_usb_net(p, inv, r, pn);
+	if (!ok)
+		return;
 	if (unplug_waits_for_reset(inv, n->model))
 		p->acpi_pending = true;
 	p->n_nics++;
 }
 
-/* The placeholder a rule names or the next empty one on @ahci; NULL if none. */
+/*
+ * The placeholder a rule names, or the next empty one of the target's kind:
+ * an ide-hd on @ahci for sata, a virtio-blk-pci for virtio-blk. NULL if none.
+ */
 static const struct inv_disk *pick_placeholder(const struct plan *p, const struct vm_inventory *inv,
                                                const struct disk_rule *r,
                                                const struct inv_controller *ahci)
 {
-	size_t bl = strlen(ahci->id);
+	const char *driver = r->target == DISK_TO_SATA ? "ide-hd" : "virtio-blk-pci";
 
 	for (size_t k = 0; k < (r->n_placeholders ? r->n_placeholders : inv->n_disks); k++) {
 		const struct inv_disk *d = r->n_placeholders
@@ -287,11 +408,15 @@ static const struct inv_disk *pick_placeholder(const struct plan *p, const struc
 		                                   : &inv->disks[k];
 		bool taken = false;
 
-		if (!d || !d->placeholder)
+		if (!d || !d->placeholder || strcmp(d->driver, driver))
 			continue;
 		/* ide-hd on AHCI sits on bus "<ahci>.<port>" */
-		if (strncmp(d->bus, ahci->id, bl) || d->bus[bl] != '.')
-			continue;
+		if (ahci) {
+			size_t bl = strlen(ahci->id);
+
+			if (strncmp(d->bus, ahci->id, bl) || d->bus[bl] != '.')
+				continue;
+		}
 		for (size_t i = 0; i < p->n_disks; i++)
 			taken |= !strcmp(p->disks[i].placeholder, d->id);
 		if (!taken)
@@ -300,15 +425,83 @@ static const struct inv_disk *pick_placeholder(const struct plan *p, const struc
 	return NULL;
 }
 
+/* sata / virtio-blk: a free placeholder (of exactly the disk's size for SATA). */
+static bool plan_disk_placeholder(struct plan *p, const struct vm_inventory *inv,
+                                  const struct disk_rule *r, const struct inv_disk *d,
+                                  struct plan_disk *pd)
+{
+	const struct inv_controller *ahci = NULL;
+	const struct inv_disk *ph;
+	size_t k = p->n_disks;
+
+	if (r->target == DISK_TO_SATA) {
+		ahci = pick_ctrl(p, inv, CTRL_SATA, r->ahci, pd->name, "ahci");
+		if (!ahci)
+			return false;
+	}
+	ph = pick_placeholder(p, inv, r, ahci);
+	if (!ph && ahci) {
+		refuse(p,
+		       "disk %s: no free SATA placeholder on %s; create one of exactly %" PRIu64
+		       " bytes at QEMU start: -blockdev "
+		       "driver=null-co,node-name=qremap_sata%zu_null,"
+		       "size=%" PRIu64 ",read-zeroes=on -device ide-hd,id=qremap_sata%zu,"
+		       "drive=qremap_sata%zu_null,bus=%s.%zu",
+		       pd->name, ahci->id, d->size, k, d->size, k, k, ahci->id, k);
+		return false;
+	}
+	if (!ph) {
+		refuse(p,
+		       "disk %s: no free virtio-blk placeholder; create one at QEMU start: "
+		       "-blockdev driver=null-co,node-name=qremap_vblk%zu_null,size=%" PRIu64
+		       ",read-zeroes=on -device virtio-blk-pci,id=qremap_vblk%zu,"
+		       "drive=qremap_vblk%zu_null",
+		       pd->name, k, d->size, k, k);
+		return false;
+	}
+	if (ahci && ph->size != d->size) {
+		/* IDE capacity is fixed at realize: a wrong-sized placeholder
+		 * would show the guest a truncated (or zero-sized) disk
+		 */
+		refuse(p,
+		       "disk %s is %" PRIu64 " bytes but placeholder %s is %" PRIu64
+		       " bytes (SATA capacity is fixed when QEMU starts); recreate it with "
+		       "-blockdev driver=null-co,node-name=%s,size=%" PRIu64 ",read-zeroes=on",
+		       pd->name, d->size, ph->id, ph->size, ph->node, d->size);
+		return false;
+	}
+	/* virtio-blk reads the capacity from its block backend when the guest
+	 * asks, so any placeholder size works there
+	 */
+	str_copy(pd->placeholder, sizeof(pd->placeholder), ph->id);
+	str_copy(pd->placeholder_node, sizeof(pd->placeholder_node), ph->node);
+	return true;
+}
+
+/* usb-storage: a USB 2 port for a device qremap adds. */
+static bool plan_disk_usb_storage(struct plan *p, const struct vm_inventory *inv,
+                                  const struct disk_rule *r, struct plan_disk *pd)
+{
+	const struct inv_controller *x = pick_ctrl(p, inv, CTRL_USB, r->xhci, pd->name, "xhci");
+
+	if (!x)
+		return false;
+	pd->port = pick_port(p, x, r->ports, r->n_ports, pd->name);
+	if (!pd->port)
+		return false;
+	snprintf(pd->usb_bus, sizeof(pd->usb_bus), "%s", x->bus);
+	snprintf(pd->placeholder, sizeof(pd->placeholder), QREMAP_DEV_PREFIX "%.100s", pd->name);
+	return true;
+}
+
 /* Plan one disk. */
 static void plan_disk(struct plan *p, const struct vm_inventory *inv, const struct profile *prof,
                       const struct inv_disk *d)
 {
 	const char *name = d->id + strlen(INCUS_DEV_PREFIX);
-	const struct inv_controller *ahci;
-	const struct inv_disk *ph;
 	const struct disk_rule *r;
 	struct plan_disk *pd, *nd;
+	bool ok;
 
 	if (d->cdrom) {
 		note(p, "disk %s (%s): left alone, it is a CD-ROM", name, d->driver);
@@ -331,48 +524,26 @@ static void plan_disk(struct plan *p, const struct vm_inventory *inv, const stru
 		note(p, "disk %s (%s): left alone, it has no block node", name, d->driver);
 		return;
 	}
-	ahci = pick_ctrl(p, inv, CTRL_SATA, r->ahci, name, "ahci");
-	if (!ahci)
-		return;
-	ph = pick_placeholder(p, inv, r, ahci);
-	if (!ph) {
-		refuse(p,
-		       "disk %s: no free SATA placeholder on %s; create one of exactly %" PRIu64
-		       " bytes at QEMU start: -blockdev "
-		       "driver=null-co,node-name=qremap_sata%zu_null,"
-		       "size=%" PRIu64 ",read-zeroes=on -device ide-hd,id=qremap_sata%zu,"
-		       "drive=qremap_sata%zu_null,bus=%s.%zu",
-		       name, ahci->id, d->size, p->n_disks, d->size, p->n_disks, p->n_disks,
-		       ahci->id, p->n_disks);
-		return;
-	}
-	if (ph->size != d->size) {
-		/* IDE capacity is fixed at realize: a wrong-sized placeholder
-		 * would show the guest a truncated (or zero-sized) disk
-		 */
-		refuse(p,
-		       "disk %s is %" PRIu64 " bytes but placeholder %s is %" PRIu64
-		       " bytes (SATA capacity is fixed when QEMU starts); recreate it with "
-		       "-blockdev driver=null-co,node-name=%s,size=%" PRIu64 ",read-zeroes=on",
-		       name, d->size, ph->id, ph->size, ph->node, d->size);
-		return;
-	}
 	nd = realloc(p->disks, (p->n_disks + 1) * sizeof(*nd));
 	if (!nd) {
 		refuse(p, "out of memory");
 		return;
 	}
 	p->disks = nd;
-	pd = &nd[p->n_disks++];
+	pd = &nd[p->n_disks];
 	memset(pd, 0, sizeof(*pd));
+	pd->target = r->target;
 	str_copy(pd->name, sizeof(pd->name), name);
 	str_copy(pd->orig_dev, sizeof(pd->orig_dev), d->id);
 	str_copy(pd->orig_driver, sizeof(pd->orig_driver), d->driver);
 	str_copy(pd->node, sizeof(pd->node), d->node);
 	snprintf(pd->null_node, sizeof(pd->null_node), NULL_NODE_PREFIX "%.100s", name);
-	str_copy(pd->placeholder, sizeof(pd->placeholder), ph->id);
-	str_copy(pd->placeholder_node, sizeof(pd->placeholder_node), ph->node);
 	pd->size = d->size;
+	ok = r->target == DISK_TO_USB_STORAGE ? plan_disk_usb_storage(p, inv, r, pd)
+	                                      : plan_disk_placeholder(p, inv, r, d, pd);
+	if (!ok)
+		return;
+	p->n_disks++;
 	if (unplug_waits_for_reset(inv, d->driver))
 		p->acpi_pending = true;
 }
@@ -382,20 +553,20 @@ static void note_finished(struct plan *p, const struct vm_inventory *inv)
 {
 	for (size_t i = 0; i < inv->n_nics; i++) {
 		const struct inv_nic *n = &inv->nics[i];
+		const char *name = n->backend.id + strlen("qremap_");
 		char orig[INV_ID_MAX + 16];
 
-		if (!str_has_prefix(n->id, QREMAP_DEV_PREFIX))
+		/* usb-net or hub placeholder: fed by netdev qremap_<name> */
+		if (!str_has_prefix(n->backend.id, "qremap_"))
 			continue;
-		snprintf(orig, sizeof(orig), INCUS_DEV_PREFIX "%s",
-		         n->id + strlen(QREMAP_DEV_PREFIX));
+		snprintf(orig, sizeof(orig), INCUS_DEV_PREFIX "%s", name);
 		if (!inventory_find_nic(inv, orig))
-			note(p, "NIC %s: already remapped to %s", n->id + strlen(QREMAP_DEV_PREFIX),
-			     n->id);
+			note(p, "NIC %s: already remapped to %s", name, n->id);
 	}
 	for (size_t i = 0; i < inv->n_disks; i++) {
 		const struct inv_disk *d = &inv->disks[i];
 
-		if (!strcmp(d->driver, "ide-hd") && str_has_prefix(d->node, "incus_"))
+		if (!d->incus && str_has_prefix(d->node, "incus_"))
 			note(p, "disk %s: already remapped to %s", d->node + strlen("incus_"),
 			     d->id);
 	}
@@ -429,6 +600,18 @@ static int add_steps(struct plan *p)
 		              "netdev_del", json_pack("{s:s}", "id", n->new_netdev)));
 		snprintf(s->what, sizeof(s->what), "add single-queue netdev %s on it",
 		         n->new_netdev);
+		if (n->target == NIC_TO_HUB) {
+			/* the placeholder's hub gets a port whose peer is the tap */
+			NEED(step_qmp(p, false, ni, -1, "netdev_add",
+			              json_pack("{s:s, s:s, s:i, s:s}", "type", "hubport", "id",
+			                        n->hubport, "hubid", n->hub_id, "netdev",
+			                        n->new_netdev),
+			              "netdev_del", json_pack("{s:s}", "id", n->hubport)));
+			snprintf(s->what, sizeof(s->what),
+			         "wire %s into hub %d, where placeholder %s (%s) sits",
+			         n->new_netdev, n->hub_id, n->new_dev, n->model);
+			continue;
+		}
 		NEED(step_qmp(p, false, ni, -1, "device_add",
 		              json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "driver", "usb-net", "id",
 		                        n->new_dev, "netdev", n->new_netdev, "mac", n->mac, "bus",
@@ -459,6 +642,21 @@ static int add_steps(struct plan *p)
 		                        "value", d->node)));
 		snprintf(s->what, sizeof(s->what), "take %s away from %s (it holds %s instead)",
 		         d->node, d->orig_dev, d->null_node);
+		if (d->target == DISK_TO_USB_STORAGE) {
+			NEED(step_qmp(p, false, -1, di, "device_add",
+			              json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "driver",
+			                        "usb-storage", "id", d->placeholder, "drive",
+			                        d->node, "bus", d->usb_bus, "port", (char[12]){0},
+			                        "removable", 0),
+			              "device_del", json_pack("{s:s}", "id", d->placeholder)));
+			json_object_set_new(s->args, "port", json_sprintf("%u", d->port));
+			s->undo_wait_deleted = true;
+			str_copy(s->dev, sizeof(s->dev), d->placeholder);
+			snprintf(s->what, sizeof(s->what),
+			         "add usb-storage %s on %s port %u for %s", d->placeholder,
+			         d->usb_bus, d->port, d->node);
+			continue;
+		}
 		NEED(step_qmp(p, false, -1, di, "qom-set",
 		              json_pack("{s:s, s:s, s:s}", "path", d->placeholder, "property",
 		                        "drive", "value", d->node),
@@ -696,6 +894,13 @@ json_t *plan_to_json(const struct plan *plan)
 		                        n->new_dev, "to_netdev", n->new_netdev, "tap", n->tap,
 		                        "mac", n->mac, "guest_mac", n->guest_mac, "usb_port",
 		                        (int)n->port, "old_queues", (int)n->n_old));
+		json_object_set_new(json_array_get(nics, i), "target",
+		                    json_string(nic_target_str(n->target)));
+		json_object_set_new(json_array_get(nics, i), "model", json_string(n->model));
+		json_object_set_new(json_array_get(nics, i), "hub",
+		                    n->hub_id >= 0 ? json_integer(n->hub_id) : json_null());
+		if (!n->port)
+			json_object_set_new(json_array_get(nics, i), "usb_port", json_null());
 	}
 	for (size_t i = 0; i < plan->n_disks; i++) {
 		const struct plan_disk *d = &plan->disks[i];
@@ -705,6 +910,10 @@ json_t *plan_to_json(const struct plan *plan)
 		                                "from", d->orig_dev, "from_driver", d->orig_driver,
 		                                "node", d->node, "to", d->placeholder, "size",
 		                                (json_int_t)d->size));
+		json_object_set_new(json_array_get(disks, i), "target",
+		                    json_string(disk_target_str(d->target)));
+		json_object_set_new(json_array_get(disks, i), "usb_port",
+		                    d->port ? json_integer(d->port) : json_null());
 	}
 	for (size_t i = 0; i < plan->n_steps; i++) {
 		const struct plan_step *s = &plan->steps[i];
@@ -758,19 +967,34 @@ void plan_print(FILE *f, const struct plan *plan)
 	for (size_t i = 0; i < plan->n_nics; i++) {
 		const struct plan_nic *n = &plan->nics[i];
 
+		char where[256];
+
+		if (n->target == NIC_TO_HUB)
+			snprintf(where, sizeof(where), "%s placeholder on hub %d", n->model,
+			         n->hub_id);
+		else
+			snprintf(where, sizeof(where), "usb-net, %s port %u", n->usb_bus, n->port);
 		fprintf(f,
-		        "NIC %s: %s (%s, %s, %u queues on %s) -> %s (usb-net, %s port %u, "
+		        "NIC %s: %s (%s, %s, %u queues on %s) -> %s (%s, "
 		        "1 queue), MAC %s%s%s\n",
 		        n->name, n->orig_dev, n->orig_model, n->orig_netdev, n->n_old, n->tap,
-		        n->new_dev, n->usb_bus, n->port, n->mac,
+		        n->new_dev, where, n->mac,
 		        strcmp(n->mac, n->guest_mac) ? ", guest sees " : "",
 		        strcmp(n->mac, n->guest_mac) ? n->guest_mac : "");
 	}
 	for (size_t i = 0; i < plan->n_disks; i++) {
 		const struct plan_disk *d = &plan->disks[i];
 
-		fprintf(f, "disk %s: %s (%s) -> %s (SATA), node %s, %" PRIu64 " bytes\n", d->name,
-		        d->orig_dev, d->orig_driver, d->placeholder, d->node, d->size);
+		char what[256];
+
+		if (d->target == DISK_TO_USB_STORAGE)
+			snprintf(what, sizeof(what), "usb-storage, %s port %u", d->usb_bus,
+			         d->port);
+		else
+			snprintf(what, sizeof(what), "%s",
+			         d->target == DISK_TO_SATA ? "SATA" : "virtio-blk placeholder");
+		fprintf(f, "disk %s: %s (%s) -> %s (%s), node %s, %" PRIu64 " bytes\n", d->name,
+		        d->orig_dev, d->orig_driver, d->placeholder, what, d->node, d->size);
 	}
 	fprintf(f, "steps:\n");
 	for (size_t i = 0; i < plan->n_steps; i++) {

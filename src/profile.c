@@ -823,10 +823,13 @@ static int get_list(const struct loader *ld, const struct slot *s, const struct 
 static const char *const nic_target_names[] = {
         [NIC_TO_LEAVE] = "leave",
         [NIC_TO_USB_NET] = "usb-net",
+        [NIC_TO_HUB] = "hub",
 };
 static const char *const disk_target_names[] = {
         [DISK_TO_LEAVE] = "leave",
         [DISK_TO_SATA] = "sata",
+        [DISK_TO_VIRTIO_BLK] = "virtio-blk",
+        [DISK_TO_USB_STORAGE] = "usb-storage",
 };
 static const char *const mac_policy_names[] = {
         [MAC_REFUSE] = "refuse",
@@ -836,10 +839,14 @@ static const char *const acpi_names[] = {
         [ACPI_VERIFY_AFTER_RESET] = "verify-after-reset",
         [ACPI_REFUSE] = "refuse",
 };
+/* NIC models a hub placeholder can be; all can sit on a hub port. */
+static const char *const nic_model_names[] = {
+        "e1000", "e1000-82545em", "e1000e", "vmxnet3", "rtl8139", "virtio-net-pci", "usb-net",
+};
 
 /* Messages list enum values in this order: the useful one first. */
-static const char *const nic_target_order[] = {"usb-net", "leave"};
-static const char *const disk_target_order[] = {"sata", "leave"};
+static const char *const nic_target_order[] = {"usb-net", "hub", "leave"};
+static const char *const disk_target_order[] = {"sata", "virtio-blk", "usb-storage", "leave"};
 
 /**
  * get_target() - read "to:", listed in @order but stored by @names index
@@ -885,14 +892,157 @@ static int get_match(const struct loader *ld, const struct slot *s, const struct
 	return 0;
 }
 
-enum { NIC_MATCH, NIC_TO, NIC_XHCI, NIC_PORTS, NIC_MAC, NIC_N };
+enum { NIC_MATCH, NIC_TO, NIC_XHCI, NIC_PORTS, NIC_MAC, NIC_PH, NIC_MODEL, NIC_MISMATCH, NIC_N };
 static const struct field nic_fields[NIC_N] = {
         [NIC_MATCH] = {"match", "match: \"*\""},
         [NIC_TO] = {"to", "to: usb-net"},
         [NIC_XHCI] = {"xhci", "xhci: qemu_xhci"},
         [NIC_PORTS] = {"ports", "ports: [4, 5]"},
         [NIC_MAC] = {"mac_rewritten", "mac_rewritten: refuse"},
+        [NIC_PH] = {"placeholders", "placeholders: [qremap_nic0]"},
+        [NIC_MODEL] = {"model", "model: vmxnet3"},
+        [NIC_MISMATCH] = {"mac_mismatch", "mac_mismatch: refuse"},
 };
+
+/*
+ * Which optional keys each target takes, indexed [key][target]: a key that
+ * would be silently ignored is an error (see check_not_for()).
+ */
+static const bool nic_key_applies[NIC_N][4] = {
+        [NIC_XHCI] = {[NIC_TO_USB_NET] = true}, [NIC_PORTS] = {[NIC_TO_USB_NET] = true},
+        [NIC_MAC] = {[NIC_TO_USB_NET] = true},  [NIC_PH] = {[NIC_TO_HUB] = true},
+        [NIC_MODEL] = {[NIC_TO_HUB] = true},    [NIC_MISMATCH] = {[NIC_TO_HUB] = true},
+};
+
+/**
+ * get_id() - read an optional qdev id ("" = the default)
+ * @ld:		loader
+ * @s:		slot of the key
+ * @f:		field description
+ * @dst:	destination, PROFILE_ID_MAX bytes
+ *
+ * Return: 0, or -1 with the error filled
+ */
+static int get_id(const struct loader *ld, const struct slot *s, const struct field *f, char *dst)
+{
+	if (!s->key)
+		return 0;
+	if (get_string(ld, s, f, dst, PROFILE_ID_MAX) < 0 || check_qdev_id(ld, s->val, f) < 0)
+		return -1;
+	return 0;
+}
+
+/**
+ * get_ports() - read an optional list of USB port numbers, no repeats
+ * @ld:		loader
+ * @s:		slot of the key
+ * @f:		field description
+ * @ports:	destination, PROFILE_MAX_PORTS entries
+ * @n:		number stored
+ *
+ * Return: 0, or -1 with the error filled
+ */
+static int get_ports(const struct loader *ld, const struct slot *s, const struct field *f,
+                     unsigned *ports, size_t *n)
+{
+	const struct ynode *l = s->val;
+
+	if (!s->key)
+		return 0;
+	if (get_list(ld, s, f, PROFILE_MAX_PORTS, "\"ports\"", "list fewer") < 0)
+		return -1;
+	for (size_t i = 0; i < l->n; i++) {
+		unsigned long long p;
+
+		if (node_uint(ld, l->kids[i], f, USB_PORT_MIN, USB_PORT_MAX, &p) < 0)
+			return -1;
+		for (size_t j = 0; j < i; j++)
+			if (ports[j] == p)
+				return perr(ld, l->kids[i]->at,
+				            "port %llu is listed twice in \"ports\"; remove one",
+				            p);
+		ports[(*n)++] = (unsigned)p;
+	}
+	return 0;
+}
+
+/**
+ * get_placeholders() - read an optional list of placeholder qdev ids, no repeats
+ * @ld:		loader
+ * @s:		slot of the key
+ * @f:		field description
+ * @dst:	destination, PROFILE_MAX_PLACEHOLDERS ids
+ * @n:		number stored
+ *
+ * Return: 0, or -1 with the error filled
+ */
+static int get_placeholders(const struct loader *ld, const struct slot *s, const struct field *f,
+                            char (*dst)[PROFILE_ID_MAX], size_t *n)
+{
+	const struct ynode *l = s->val;
+
+	if (!s->key)
+		return 0;
+	if (get_list(ld, s, f, PROFILE_MAX_PLACEHOLDERS, "\"placeholders\"", "list fewer") < 0)
+		return -1;
+	for (size_t i = 0; i < l->n; i++) {
+		struct slot e = {s->key, l->kids[i]};
+		char *d = dst[*n];
+
+		if (get_string(ld, &e, f, d, PROFILE_ID_MAX) < 0)
+			return -1;
+		/* "" means "the default" for ahci:, but here it names nothing */
+		if (!d[0] || !valid_qdev_id(d))
+			return perr(ld, l->kids[i]->at,
+			            "\"placeholders\" value \"%.64s\" is not a valid QEMU "
+			            "id; ids start with a letter and hold only letters, "
+			            "digits, \"-\", \".\" and \"_\"",
+			            d);
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(dst[j], d))
+				return perr(ld, l->kids[i]->at,
+				            "placeholder \"%s\" is listed twice in "
+				            "\"placeholders\"; remove one",
+				            d);
+		(*n)++;
+	}
+	return 0;
+}
+
+/**
+ * check_keys_apply() - refuse optional keys the rule's target doesn't use
+ * @ld:		loader
+ * @s:		slots of the rule
+ * @fields:	field descriptions
+ * @applies:	[key][target] table
+ * @first:	first optional key index
+ * @n:		number of keys
+ * @target:	the rule's target
+ * @names:	target spellings by enum value
+ * @n_targets:	number of targets
+ *
+ * Return: 0, or -1 with the error filled
+ */
+static int check_keys_apply(const struct loader *ld, const struct slot *s,
+                            const struct field *fields, const bool (*applies)[4], int first, int n,
+                            int target, const char *const *names, size_t n_targets)
+{
+	for (int k = first; k < n; k++) {
+		char needs[64] = "";
+
+		if (!s[k].key || applies[k][target])
+			continue;
+		for (size_t t = 0; t < n_targets; t++)
+			if (applies[k][t]) {
+				size_t l = strlen(needs);
+
+				snprintf(needs + l, sizeof(needs) - l, "%s%s",
+				         l ? "\" or \"to: " : "", names[t]);
+			}
+		return check_not_for(ld, &s[k], &fields[k], names[target], needs);
+	}
+	return 0;
+}
 
 /**
  * load_nic_rule() - check one entry of "nics:" and store it
@@ -926,56 +1076,51 @@ static int load_nic_rule(const struct loader *ld, const struct ynode *n, struct 
 	               ARRAY_SIZE(nic_target_names), &v) < 0)
 		return -1;
 	r->target = (enum nic_target)v;
+	if (check_keys_apply(ld, s, nic_fields, nic_key_applies, NIC_XHCI, NIC_N, r->target,
+	                     nic_target_names, ARRAY_SIZE(nic_target_names)) < 0)
+		return -1;
 
-	if (r->target == NIC_TO_LEAVE) {
-		for (int k = NIC_XHCI; k <= NIC_MAC; k++)
-			if (check_not_for(ld, &s[k], &nic_fields[k], "leave", "usb-net") < 0)
-				return -1;
-		return 0;
-	}
-
-	if (s[NIC_XHCI].key) {
-		if (get_string(ld, &s[NIC_XHCI], &nic_fields[NIC_XHCI], r->xhci, sizeof(r->xhci)) <
-		            0 ||
-		    check_qdev_id(ld, s[NIC_XHCI].val, &nic_fields[NIC_XHCI]) < 0)
-			return -1;
-	}
-	if (s[NIC_PORTS].key) {
-		const struct ynode *l = s[NIC_PORTS].val;
-
-		if (get_list(ld, &s[NIC_PORTS], &nic_fields[NIC_PORTS], PROFILE_MAX_PORTS,
-		             "\"ports\"", "list fewer") < 0)
-			return -1;
-		for (size_t i = 0; i < l->n; i++) {
-			unsigned long long p;
-
-			if (node_uint(ld, l->kids[i], &nic_fields[NIC_PORTS], USB_PORT_MIN,
-			              USB_PORT_MAX, &p) < 0)
-				return -1;
-			for (size_t j = 0; j < i; j++)
-				if (r->ports[j] == p)
-					return perr(ld, l->kids[i]->at,
-					            "port %llu is listed twice in \"ports\"; "
-					            "remove one",
-					            p);
-			r->ports[r->n_ports++] = (unsigned)p;
-		}
-	}
+	if (get_id(ld, &s[NIC_XHCI], &nic_fields[NIC_XHCI], r->xhci) < 0 ||
+	    get_ports(ld, &s[NIC_PORTS], &nic_fields[NIC_PORTS], r->ports, &r->n_ports) < 0 ||
+	    get_placeholders(ld, &s[NIC_PH], &nic_fields[NIC_PH], r->placeholders,
+	                     &r->n_placeholders) < 0)
+		return -1;
 	if (s[NIC_MAC].key) {
 		if (get_enum(ld, &s[NIC_MAC], &nic_fields[NIC_MAC], mac_policy_names,
 		             ARRAY_SIZE(mac_policy_names), &v) < 0)
 			return -1;
 		r->mac_policy = (enum mac_policy)v;
 	}
+	if (s[NIC_MISMATCH].key) {
+		if (get_enum(ld, &s[NIC_MISMATCH], &nic_fields[NIC_MISMATCH], mac_policy_names,
+		             ARRAY_SIZE(mac_policy_names), &v) < 0)
+			return -1;
+		r->mac_mismatch = (enum mac_policy)v;
+	}
+	if (s[NIC_MODEL].key) {
+		if (get_enum(ld, &s[NIC_MODEL], &nic_fields[NIC_MODEL], nic_model_names,
+		             ARRAY_SIZE(nic_model_names), &v) < 0)
+			return -1;
+		snprintf(r->model, sizeof(r->model), "%s", nic_model_names[v]);
+	}
 	return 0;
 }
 
-enum { DISK_MATCH, DISK_TO, DISK_AHCI, DISK_PH, DISK_N };
+enum { DISK_MATCH, DISK_TO, DISK_AHCI, DISK_PH, DISK_XHCI, DISK_PORTS, DISK_N };
 static const struct field disk_fields[DISK_N] = {
         [DISK_MATCH] = {"match", "match: \"*\""},
         [DISK_TO] = {"to", "to: sata"},
         [DISK_AHCI] = {"ahci", "ahci: qremap_ahci"},
         [DISK_PH] = {"placeholders", "placeholders: [qremap_sata0, qremap_sata1]"},
+        [DISK_XHCI] = {"xhci", "xhci: qemu_xhci"},
+        [DISK_PORTS] = {"ports", "ports: [5]"},
+};
+
+static const bool disk_key_applies[DISK_N][4] = {
+        [DISK_AHCI] = {[DISK_TO_SATA] = true},
+        [DISK_PH] = {[DISK_TO_SATA] = true, [DISK_TO_VIRTIO_BLK] = true},
+        [DISK_XHCI] = {[DISK_TO_USB_STORAGE] = true},
+        [DISK_PORTS] = {[DISK_TO_USB_STORAGE] = true},
 };
 
 /**
@@ -1010,48 +1155,15 @@ static int load_disk_rule(const struct loader *ld, const struct ynode *n, struct
 	               ARRAY_SIZE(disk_target_names), &v) < 0)
 		return -1;
 	r->target = (enum disk_target)v;
-
-	if (r->target == DISK_TO_LEAVE) {
-		for (int k = DISK_AHCI; k <= DISK_PH; k++)
-			if (check_not_for(ld, &s[k], &disk_fields[k], "leave", "sata") < 0)
-				return -1;
-		return 0;
-	}
-
-	if (s[DISK_AHCI].key) {
-		if (get_string(ld, &s[DISK_AHCI], &disk_fields[DISK_AHCI], r->ahci,
-		               sizeof(r->ahci)) < 0 ||
-		    check_qdev_id(ld, s[DISK_AHCI].val, &disk_fields[DISK_AHCI]) < 0)
-			return -1;
-	}
-	if (s[DISK_PH].key) {
-		const struct ynode *l = s[DISK_PH].val;
-
-		if (get_list(ld, &s[DISK_PH], &disk_fields[DISK_PH], PROFILE_MAX_PLACEHOLDERS,
-		             "\"placeholders\"", "list fewer") < 0)
-			return -1;
-		for (size_t i = 0; i < l->n; i++) {
-			struct slot e = {s[DISK_PH].key, l->kids[i]};
-			char *dst = r->placeholders[r->n_placeholders];
-
-			if (get_string(ld, &e, &disk_fields[DISK_PH], dst, PROFILE_ID_MAX) < 0)
-				return -1;
-			/* "" means "the default" for ahci:, but here it names nothing */
-			if (!dst[0] || !valid_qdev_id(dst))
-				return perr(ld, l->kids[i]->at,
-				            "\"placeholders\" value \"%.64s\" is not a valid QEMU "
-				            "id; ids start with a letter and hold only letters, "
-				            "digits, \"-\", \".\" and \"_\"",
-				            dst);
-			for (size_t j = 0; j < i; j++)
-				if (!strcmp(r->placeholders[j], dst))
-					return perr(ld, l->kids[i]->at,
-					            "placeholder \"%s\" is listed twice in "
-					            "\"placeholders\"; remove one",
-					            dst);
-			r->n_placeholders++;
-		}
-	}
+	if (check_keys_apply(ld, s, disk_fields, disk_key_applies, DISK_AHCI, DISK_N, r->target,
+	                     disk_target_names, ARRAY_SIZE(disk_target_names)) < 0)
+		return -1;
+	if (get_id(ld, &s[DISK_AHCI], &disk_fields[DISK_AHCI], r->ahci) < 0 ||
+	    get_id(ld, &s[DISK_XHCI], &disk_fields[DISK_XHCI], r->xhci) < 0 ||
+	    get_ports(ld, &s[DISK_PORTS], &disk_fields[DISK_PORTS], r->ports, &r->n_ports) < 0 ||
+	    get_placeholders(ld, &s[DISK_PH], &disk_fields[DISK_PH], r->placeholders,
+	                     &r->n_placeholders) < 0)
+		return -1;
 	return 0;
 }
 
@@ -1368,12 +1480,15 @@ const struct disk_rule *profile_match_disk(const struct profile *p, const char *
  */
 static json_t *nic_rule_json(const struct nic_rule *r)
 {
-	json_t *o = json_object(), *ports = json_array();
+	json_t *o = json_object(), *ports = json_array(), *ph = json_array();
 	int rc = 0;
 
 	for (size_t i = 0; ports && i < r->n_ports; i++)
 		rc |= json_array_append_new(ports, json_integer(r->ports[i]));
-	if (!o || rc) {
+	for (size_t i = 0; ph && i < r->n_placeholders; i++)
+		rc |= json_array_append_new(ph, json_string(r->placeholders[i]));
+	if (!o || !ph || rc) {
+		json_decref(ph);
 		json_decref(ports);
 		json_decref(o);
 		return NULL;
@@ -1383,6 +1498,9 @@ static json_t *nic_rule_json(const struct nic_rule *r)
 	rc |= json_object_set_new(o, "xhci", json_string(r->xhci));
 	rc |= json_object_set_new(o, "ports", ports);
 	rc |= json_object_set_new(o, "mac_rewritten", json_string(mac_policy_str(r->mac_policy)));
+	rc |= json_object_set_new(o, "placeholders", ph);
+	rc |= json_object_set_new(o, "model", json_string(r->model));
+	rc |= json_object_set_new(o, "mac_mismatch", json_string(mac_policy_str(r->mac_mismatch)));
 	if (rc) {
 		json_decref(o);
 		return NULL;
@@ -1398,12 +1516,15 @@ static json_t *nic_rule_json(const struct nic_rule *r)
  */
 static json_t *disk_rule_json(const struct disk_rule *r)
 {
-	json_t *o = json_object(), *ph = json_array();
+	json_t *o = json_object(), *ph = json_array(), *ports = json_array();
 	int rc = 0;
 
 	for (size_t i = 0; ph && i < r->n_placeholders; i++)
 		rc |= json_array_append_new(ph, json_string(r->placeholders[i]));
-	if (!o || rc) {
+	for (size_t i = 0; ports && i < r->n_ports; i++)
+		rc |= json_array_append_new(ports, json_integer(r->ports[i]));
+	if (!o || !ports || rc) {
+		json_decref(ports);
 		json_decref(ph);
 		json_decref(o);
 		return NULL;
@@ -1412,6 +1533,8 @@ static json_t *disk_rule_json(const struct disk_rule *r)
 	rc |= json_object_set_new(o, "to", json_string(disk_target_str(r->target)));
 	rc |= json_object_set_new(o, "ahci", json_string(r->ahci));
 	rc |= json_object_set_new(o, "placeholders", ph);
+	rc |= json_object_set_new(o, "xhci", json_string(r->xhci));
+	rc |= json_object_set_new(o, "ports", ports);
 	if (rc) {
 		json_decref(o);
 		return NULL;
@@ -1466,7 +1589,7 @@ json_t *profile_to_json(const struct profile *p)
  * nic_target_str() - YAML spelling of a NIC target
  * @t:	target
  *
- * Return: "usb-net", "leave", or "?" for an unknown value
+ * Return: "usb-net", "hub", "leave", or "?" for an unknown value
  */
 const char *nic_target_str(enum nic_target t)
 {
@@ -1477,7 +1600,7 @@ const char *nic_target_str(enum nic_target t)
  * disk_target_str() - YAML spelling of a disk target
  * @t:	target
  *
- * Return: "sata", "leave", or "?" for an unknown value
+ * Return: "sata", "virtio-blk", "usb-storage", "leave", or "?" for an unknown value
  */
 const char *disk_target_str(enum disk_target t)
 {

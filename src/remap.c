@@ -288,6 +288,24 @@ static int do_verify_nic(struct exec *x, const struct plan_nic *pn, struct nic_f
 	return 0;
 }
 
+/*
+ * Whether query-block's "qdev" names device @id: the bare id, its
+ * /machine/peripheral path, or a path below it (usb-storage keeps its disk
+ * on an inner SCSI device; virtio-blk's backend is ".../virtio-backend").
+ */
+static bool qdev_is(const char *qdev, const char *id)
+{
+	static const char base[] = "/machine/peripheral/";
+	size_t l = strlen(id);
+
+	if (!strcmp(qdev, id))
+		return true;
+	if (!str_has_prefix(qdev, base))
+		return false;
+	qdev += strlen(base);
+	return !strncmp(qdev, id, l) && (qdev[l] == '\0' || qdev[l] == '/');
+}
+
 /* STEP_VERIFY_DISK: the node has one frontend, the placeholder; original gone. */
 static int do_verify_disk(struct exec *x, const struct plan_disk *pd, char *note, size_t len,
                           struct qr_error *err)
@@ -311,9 +329,7 @@ static int do_verify_disk(struct exec *x, const struct plan_disk *pd, char *note
 		if (!node || strcmp(node, pd->node))
 			continue;
 		users++;
-		if (qdev && (!strcmp(qdev, pd->placeholder) ||
-		             (str_has_suffix(qdev, pd->placeholder) &&
-		              qdev[strlen(qdev) - strlen(pd->placeholder) - 1] == '/')))
+		if (qdev && qdev_is(qdev, pd->placeholder))
 			on_ph = (uint64_t)size == pd->size;
 	}
 	json_decref(ret);

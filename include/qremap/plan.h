@@ -99,8 +99,12 @@ struct plan_step {
  * @fdname:	getfd name of the fresh queue
  * @mac:	configured MAC (kept)
  * @guest_mac:	MAC the guest will see (differs on QEMU builds that rewrite it)
- * @usb_bus:	XHCI bus ("qemu_usb.0")
- * @port:	USB root port
+ * @usb_bus:	usb-net: XHCI bus ("qemu_usb.0")
+ * @port:	usb-net: USB root port
+ * @target:	usb-net or hub
+ * @hub_id:	hub: the placeholder's net hub
+ * @hubport:	hub: id of the hub port qremap adds for the tap
+ * @model:	the frontend the guest sees (usb-net, or the placeholder's model)
  */
 struct plan_nic {
 	char name[64];
@@ -117,6 +121,10 @@ struct plan_nic {
 	char guest_mac[18];
 	char usb_bus[INV_ID_MAX + 4];
 	unsigned port;
+	enum nic_target target;
+	int hub_id;
+	char hubport[INV_ID_MAX];
+	char model[64];
 };
 
 /**
@@ -126,9 +134,13 @@ struct plan_nic {
  * @orig_driver:	its driver (scsi-hd, virtio-blk-pci)
  * @node:		the block node it uses (kept: one node, one frontend)
  * @null_node:		null-co node the original holds until it is gone
- * @placeholder:	qdev id of the ide-hd placeholder
+ * @placeholder:	qdev id of the new frontend: the ide-hd or virtio-blk
+ *			placeholder, or the usb-storage device qremap adds
  * @placeholder_node:	node the placeholder held before (put back on undo)
  * @size:		bytes
+ * @target:		sata, virtio-blk or usb-storage
+ * @usb_bus:		usb-storage: XHCI bus
+ * @port:		usb-storage: USB root port
  */
 struct plan_disk {
 	char name[64];
@@ -139,6 +151,9 @@ struct plan_disk {
 	char placeholder[INV_ID_MAX];
 	char placeholder_node[INV_ID_MAX];
 	uint64_t size;
+	enum disk_target target;
+	char usb_bus[INV_ID_MAX + 4];
+	unsigned port;
 };
 
 /**

@@ -24,21 +24,24 @@
 
 #include "qremap/error.h"
 
-#define PROFILE_SCHEMA_VERSION 1
-#define PROFILE_NAME_MAX       64
-#define PROFILE_ID_MAX	       128
-#define PROFILE_MAX_RULES      32
-#define PROFILE_MAX_PORTS      32
+#define PROFILE_SCHEMA_VERSION   1
+#define PROFILE_NAME_MAX         64
+#define PROFILE_ID_MAX           128
+#define PROFILE_MAX_RULES        32
+#define PROFILE_MAX_PORTS        32
 #define PROFILE_MAX_PLACEHOLDERS 32
 
 /**
  * enum nic_target - what an Incus NIC becomes
  * @NIC_TO_LEAVE:	leave the NIC as Incus made it
  * @NIC_TO_USB_NET:	a usb-net frontend on an XHCI, fed by one fresh tap queue
+ * @NIC_TO_HUB:		one fresh tap queue wired into the net hub of a NIC
+ *			placeholder cold-plugged at QEMU start (facts.md §8)
  */
 enum nic_target {
 	NIC_TO_LEAVE = 0,
 	NIC_TO_USB_NET,
+	NIC_TO_HUB,
 };
 
 /**
@@ -55,10 +58,15 @@ enum mac_policy {
  * enum disk_target - what an Incus disk becomes
  * @DISK_TO_LEAVE:	leave the disk as Incus made it
  * @DISK_TO_SATA:	its block node moves to a cold-plugged ide-hd placeholder
+ * @DISK_TO_VIRTIO_BLK:	its block node moves to a cold-plugged virtio-blk-pci
+ *			placeholder (guests with the driver but no hotplug)
+ * @DISK_TO_USB_STORAGE: a usb-storage device is hot-plugged on its block node
  */
 enum disk_target {
 	DISK_TO_LEAVE = 0,
 	DISK_TO_SATA,
+	DISK_TO_VIRTIO_BLK,
+	DISK_TO_USB_STORAGE,
 };
 
 /**
@@ -92,6 +100,12 @@ struct profile_mark {
  * @ports:	USB port numbers to use, in order; none = free USB 2 ports
  * @n_ports:	number of @ports
  * @mac_policy:	for QEMU builds that rewrite the usb-net MAC
+ * @placeholders: hub: qdev ids of NIC placeholders to use in order; none =
+ *		every NIC on a net hub with no backend yet
+ * @n_placeholders: number of @placeholders
+ * @model:	hub: the placeholder's NIC model ("" = any); "qremap config"
+ *		creates placeholders of this model (e1000 if "")
+ * @mac_mismatch: hub: what to do when the placeholder's MAC isn't Incus's
  * @at:		where the rule starts in the file
  */
 struct nic_rule {
@@ -101,6 +115,10 @@ struct nic_rule {
 	unsigned ports[PROFILE_MAX_PORTS];
 	size_t n_ports;
 	enum mac_policy mac_policy;
+	char placeholders[PROFILE_MAX_PLACEHOLDERS][PROFILE_ID_MAX];
+	size_t n_placeholders;
+	char model[32];
+	enum mac_policy mac_mismatch;
 	struct profile_mark at;
 };
 
@@ -108,10 +126,13 @@ struct nic_rule {
  * struct disk_rule - one entry of "disks:"
  * @match:		glob on the Incus disk name ("root") or the qdev id
  * @target:		what matching disks become
- * @ahci:		qdev id of the AHCI controller, "" = the only one
- * @placeholders:	qdev ids of ide-hd placeholders to use in order; none =
- *			every empty placeholder on @ahci, by port
+ * @ahci:		sata: qdev id of the AHCI controller, "" = the only one
+ * @placeholders:	sata, virtio-blk: qdev ids of placeholders to use in
+ *			order; none = every empty placeholder (on @ahci for sata)
  * @n_placeholders:	number of @placeholders
+ * @xhci:		usb-storage: qdev id of the XHCI controller, "" = the only one
+ * @ports:		usb-storage: USB ports to use, in order; none = free USB 2 ports
+ * @n_ports:		number of @ports
  * @at:			where the rule starts in the file
  */
 struct disk_rule {
@@ -120,6 +141,9 @@ struct disk_rule {
 	char ahci[PROFILE_ID_MAX];
 	char placeholders[PROFILE_MAX_PLACEHOLDERS][PROFILE_ID_MAX];
 	size_t n_placeholders;
+	char xhci[PROFILE_ID_MAX];
+	unsigned ports[PROFILE_MAX_PORTS];
+	size_t n_ports;
 	struct profile_mark at;
 };
 
@@ -151,12 +175,14 @@ struct profile {
 
 int profile_load_file(const char *path, struct profile *p, struct qr_error *err);
 int profile_load_string(const char *label, const char *yaml, size_t len, struct profile *p,
-			struct qr_error *err);
+                        struct qr_error *err);
 const struct nic_rule *profile_match_nic(const struct profile *p, const char *name,
-					 const char *qdev_id);
+                                         const char *qdev_id);
 const struct disk_rule *profile_match_disk(const struct profile *p, const char *name,
-					   const char *qdev_id);
+                                           const char *qdev_id);
 json_t *profile_to_json(const struct profile *p);
+const char *const *profile_search_dirs(void);
+int profile_resolve(const char *arg, char *buf, size_t len, struct qr_error *err);
 const char *nic_target_str(enum nic_target t);
 const char *disk_target_str(enum disk_target t);
 const char *mac_policy_str(enum mac_policy m);
