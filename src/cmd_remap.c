@@ -16,10 +16,6 @@
 #include "qremap/profile.h"
 #include "qremap/remap.h"
 
-/* Where profiles given by name are looked for, in order. */
-static const char *const profile_dirs[] = {"./profiles", "/etc/qremap/profiles",
-                                           "/usr/share/qremap/profiles"};
-
 static void remap_usage(FILE *f)
 {
 	fprintf(f,
@@ -47,33 +43,6 @@ static void remap_usage(FILE *f)
 	        "Exit status: 0 done, 1 failed before changing anything, 2 usage,\n"
 	        "3 nothing to do, 4 refused (nothing changed), 5 failed and rolled back,\n"
 	        "6 failed in an unsafe state.\n");
-}
-
-/**
- * resolve_profile() - a profile argument as a file path
- * @arg:	what the user gave
- * @buf:	result
- * @len:	size of @buf
- *
- * Return: 0 if found, -1 (with a message logged) if not
- */
-static int resolve_profile(const char *arg, char *buf, size_t len)
-{
-	struct stat st;
-
-	if (strchr(arg, '/') || str_has_suffix(arg, ".yaml") || !stat(arg, &st)) {
-		snprintf(buf, len, "%s", arg);
-		return 0;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(profile_dirs); i++) {
-		snprintf(buf, len, "%s/%s.yaml", profile_dirs[i], arg);
-		if (!stat(buf, &st))
-			return 0;
-	}
-	log_error("no profile '%s': not a file, and no %s.yaml in ./profiles, "
-	          "/etc/qremap/profiles or /usr/share/qremap/profiles",
-	          arg, arg);
-	return -1;
 }
 
 /* Print JSON to stdout. */
@@ -196,8 +165,10 @@ int cmd_remap(int argc, char **argv, const struct global_opts *g)
 	if (fault && parse_uint(fault, 100000, &v) == 0)
 		ropts.fail_step = (unsigned)v;
 
-	if (resolve_profile(profile_arg, path, sizeof(path)) < 0)
+	if (profile_resolve(profile_arg, path, sizeof(path), &err) < 0) {
+		log_error("%s", err.msg);
 		return EXIT_FAILED;
+	}
 	if (profile_load_file(path, &prof, &err) < 0) {
 		log_error("%s", err.msg);
 		return EXIT_FAILED;

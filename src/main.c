@@ -22,6 +22,7 @@ static void usage(FILE *f)
 	           "                                remap a paused VM's NICs and disks (the\n"
 	           "                                default command: 'qremap --profile P --qmp\n"
 	           "                                PATH' is the same)\n"
+	           "  profile check|show|list       validate, resolve and find profiles\n"
 	           "\n"
 	           "Global options:\n"
 	           "  -v, --verbose    more messages (repeat for debug output)\n"
@@ -130,6 +131,8 @@ int main(int argc, char **argv)
 		return cmd_inspect(argc, argv, &g);
 	if (!strcmp(cmd, "remap"))
 		return cmd_remap(argc, argv, &g);
+	if (!strcmp(cmd, "profile"))
+		return cmd_profile(argc, argv, &g);
 	log_error("unknown command '%s' (see qremap --help)", cmd);
 	return EXIT_USAGE;
 }
