@@ -453,28 +453,82 @@ static json_t *remap_json(struct vm *v, const char *profile, int *rc)
 	return j;
 }
 
-/*
- * The main event: 8 queues, remap, boot, probe.
+/* Whether any "QG VIRTIO" line has virtio device id @id ("0x0001" = net). */
+static unsigned virtio_count(const char *console, const char *id)
+{
+	const char *l = console;
+	unsigned n = 0;
+	char key[32];
+
+	snprintf(key, sizeof(key), " id=%s ", id);
+	while ((l = strstr(l, "QG VIRTIO "))) {
+		const char *eol = strchr(l, '\n'), *k = strstr(l, key);
+
+		n += k && (!eol || k < eol);
+		l += 10;
+	}
+	return n;
+}
+
+/**
+ * struct e2e_case - one end-to-end remap with the booted guest
+ * @name:	for messages
+ * @profile:	the profile's nics/disks rules (YAML, after the header)
+ * @n_ph:	SATA placeholders to cold-plug
+ * @extra:	more QEMU arguments (NIC/virtio-blk placeholders), "%MAC%" is
+ *		replaced by the MAC the fixture will give eth0
+ * @nic_driver:	guest driver expected on the NIC
+ * @blk_driver:	guest driver expected for the disk's controller
+ * @virtio_blk:	virtio block devices the guest should see (the placeholder)
+ * @incus_mac:	the guest must see Incus's MAC (else: what qremap predicted)
  */
-static void test_e2e_guest(void)
+struct e2e_case {
+	const char *name;
+	const char *profile;
+	unsigned n_ph;
+	const char *extra[8];
+	const char *nic_driver;
+	const char *blk_driver;
+	unsigned virtio_blk;
+	bool incus_mac;
+};
+
+/*
+ * The main event: an 8-queue tap, remap, boot, probe.
+ */
+static void e2e_run(const struct e2e_case *c)
 {
 	static const char *const disks[] = {"root:raw:scsi:64M", NULL};
 	_cleanup_vm_ struct vm v = {0};
 	_cleanup_free_ char *console = NULL;
-	char mac[32] = "", drv[32] = "", want_mac[18];
+	char mac[32] = "", drv[32] = "", want_mac[18], incus_mac[18], extra_buf[8][256];
+	const char *extra[9] = {NULL};
 	json_t *rep, *nic;
-	const char *profile;
+	char profile[320];
+	FILE *pf;
 	int rc, got;
 
-	if (!test_is_root())
-		SKIP("needs root (network namespaces, taps)");
-	if (!have_guest())
-		SKIP("no test guest in %s (tests/guest/build-guest.sh builds it)", guest_dir());
-	REQUIRE(vm_start(&v, 8, 1, disks, 1, 0, true, NULL));
+	fprintf(stderr, "e2e case: %s\n", c->name);
+	fixture_nic_mac(0, incus_mac);
+	for (size_t i = 0; i < 8 && c->extra[i]; i++) {
+		const char *m = strstr(c->extra[i], "%MAC%");
+
+		if (m)
+			snprintf(extra_buf[i], sizeof(extra_buf[i]), "%.*s%s%s",
+			         (int)(m - c->extra[i]), c->extra[i], incus_mac, m + 5);
+		else
+			snprintf(extra_buf[i], sizeof(extra_buf[i]), "%s", c->extra[i]);
+		extra[i] = extra_buf[i];
+	}
+	REQUIRE(vm_start(&v, 8, 1, disks, c->n_ph, 0, true, extra));
 	CHECK_INT(v.f->nics[0].queues, 8);
+	CHECK_STR(v.f->nics[0].mac, incus_mac);
 	REQUIRE(host_side_up(&v));
-	profile = test_profile(v.dir, "warn", "verify-after-reset");
-	REQUIRE(profile);
+	snprintf(profile, sizeof(profile), "%s/e2e.yaml", v.dir);
+	pf = fopen(profile, "we");
+	REQUIRE(pf);
+	fprintf(pf, "qremap_profile: 1\nname: e2e\n%s", c->profile);
+	fclose(pf);
 
 	rep = remap_json(&v, profile, &rc);
 	CHECK_INT(rc, 0);
@@ -485,6 +539,8 @@ static void test_e2e_guest(void)
 	         str_or(json_string_value(json_object_get(nic, "guest_mac")), "?"));
 	CHECK_INT(json_integer_value(json_object_get(nic, "old_queues")), 8);
 	json_decref(rep);
+	if (c->incus_mac)
+		CHECK_STR(want_mac, incus_mac);
 
 	{
 		struct qr_error err = {0};
@@ -494,32 +550,119 @@ static void test_e2e_guest(void)
 	console = wait_console(&v, "QG READY", BOOT_TIMEOUT);
 	REQUIRE(console);
 
-	/* disk: the pattern, through SATA (ahci), and nothing virtio */
-	CHECK_CONTAINS(console, "QG DISK dev=sda pattern=found");
-	CHECK(qg_field(console, "QG BLOCK dev=sda", "driver", drv, sizeof(drv)));
-	CHECK_STR(drv, "ahci");
+	/* disk: the pattern, through the expected controller */
+	CHECK_CONTAINS(console, "pattern=found");
+	{
+		char dev[16] = "";
+
+		CHECK(qg_field(console, "QG DISK dev=", "dev", dev, sizeof(dev)) ||
+		      qg_field(console, "QG DISK", "dev", dev, sizeof(dev)));
+		if (dev[0]) {
+			char prefix[64];
+
+			snprintf(prefix, sizeof(prefix), "QG BLOCK dev=%s ", dev);
+			CHECK(qg_field(console, prefix, "driver", drv, sizeof(drv)));
+			CHECK_STR(drv, c->blk_driver);
+		}
+	}
+	/* the virtio originals are gone: no virtio NIC, and no virtio disk
+	 * beyond a virtio-blk placeholder the case asked for
+	 */
+	CHECK_INT(virtio_count(console, "0x0001"), 0);
+	CHECK_INT(virtio_count(console, "0x0002"), c->virtio_blk);
 	CHECK(!strstr(console, "driver=virtio_net"));
-	CHECK(!strstr(console, "driver=virtio_blk"));
-	CHECK(!strstr(console, "QG VIRTIO dev=virtio0 id=0x0001"));
-	/* NIC: usb-net bound by cdc_ether, with the MAC qremap predicted */
+	/* NIC: the expected driver, with the MAC qremap said the guest sees */
 	CHECK(qg_field(console, "QG NET if=", "mac", mac, sizeof(mac)));
 	CHECK_STR(mac, want_mac);
 	CHECK(qg_field(console, "QG NET if=", "driver", drv, sizeof(drv)));
-	CHECK_STR(drv, "cdc_ether");
+	CHECK_STR(drv, c->nic_driver);
 	CHECK_CONTAINS(console, "QG IP if=");
 
 	/* traffic: every ping and every fresh flow comes back */
 	got = pings(&v, N_PINGS, "0.05");
-	fprintf(stderr, "pings: %d/%d\n", got, N_PINGS);
+	fprintf(stderr, "%s: pings: %d/%d\n", c->name, got, N_PINGS);
 	CHECK_INT(got, N_PINGS);
 	got = flows(&v, N_FLOWS, 3000);
-	fprintf(stderr, "fresh flows (UDP+TCP): %d/%d\n", got, N_FLOWS);
+	fprintf(stderr, "%s: fresh flows (UDP+TCP): %d/%d\n", c->name, got, N_FLOWS);
 	CHECK_INT(got, N_FLOWS);
 	/* a burst, then fresh flows again: stalled queues show up only now */
-	got = pings(&v, 20, "0.01");
+	pings(&v, 20, "0.01");
 	got = flows(&v, N_FLOWS, 3000);
-	fprintf(stderr, "fresh flows after a burst: %d/%d\n", got, N_FLOWS);
+	fprintf(stderr, "%s: fresh flows after a burst: %d/%d\n", c->name, got, N_FLOWS);
 	CHECK_INT(got, N_FLOWS);
+}
+
+static bool e2e_ready(void)
+{
+	if (!test_is_root()) {
+		fprintf(stderr, "SKIP: needs root (network namespaces, taps)\n");
+		return false;
+	}
+	if (!have_guest()) {
+		fprintf(stderr,
+		        "SKIP: no test guest in %s (tests/guest/build-guest.sh builds it)\n",
+		        guest_dir());
+		return false;
+	}
+	return true;
+}
+
+/* macOS's layout: usb-net + SATA; the guest sees nothing virtio. */
+static void test_e2e_guest(void)
+{
+	static const struct e2e_case c = {
+	        .name = "usb-net + sata",
+	        .profile = "nics:\n  - {match: \"*\", to: usb-net, mac_rewritten: warn}\n"
+	                   "disks:\n  - {match: \"*\", to: sata, ahci: qremap_ahci}\n",
+	        .n_ph = 1,
+	        .nic_driver = "cdc_ether",
+	        .blk_driver = "ahci",
+	};
+
+	if (!e2e_ready())
+		SKIP("see above");
+	e2e_run(&c);
+}
+
+/* A hub placeholder e1000 (old OSes) + a virtio-blk placeholder. */
+static void test_e2e_hub_e1000_virtio_blk(void)
+{
+	static const struct e2e_case c = {
+	        .name = "hub e1000 + virtio-blk placeholder",
+	        .profile = "nics:\n  - {match: \"*\", to: hub, model: e1000}\n"
+	                   "disks:\n  - {match: \"*\", to: virtio-blk}\n",
+	        .extra = {"-netdev", "hubport,id=qremap_nic0_hp,hubid=0", "-device",
+	                  "e1000,id=qremap_nic0,netdev=qremap_nic0_hp,mac=%MAC%", "-blockdev",
+	                  "driver=null-co,node-name=qremap_vblk0_null,size=4096,read-zeroes=on",
+	                  "-device", "virtio-blk-pci,id=qremap_vblk0,drive=qremap_vblk0_null"},
+	        .nic_driver = "e1000",
+	        .blk_driver = "virtio_blk",
+	        .virtio_blk = 1,
+	        .incus_mac = true,
+	};
+
+	if (!e2e_ready())
+		SKIP("see above");
+	e2e_run(&c);
+}
+
+/* A hub placeholder vmxnet3 (macOS without a kext) + usb-storage. */
+static void test_e2e_hub_vmxnet3_usb_storage(void)
+{
+	static const struct e2e_case c = {
+	        .name = "hub vmxnet3 + usb-storage",
+	        .profile = "nics:\n  - {match: \"*\", to: hub, model: vmxnet3}\n"
+	                   "disks:\n  - {match: \"*\", to: usb-storage}\n",
+	        .extra = {"-netdev", "hubport,id=qremap_nic0_hp,hubid=0", "-device",
+	                  "vmxnet3,id=qremap_nic0,netdev=qremap_nic0_hp,mac=%MAC%"},
+	        .nic_driver = "vmxnet3",
+	        .blk_driver = "usb-storage",
+	        .incus_mac = true,
+	};
+
+	if (!e2e_ready())
+		SKIP("see above");
+	e2e_run(&c);
 }
 
 /*
@@ -885,4 +1028,5 @@ static void test_unsafe_failure_quits_qemu(void)
 
 TEST_MAIN(test_plan_goldens, test_second_run_is_noop, test_rollback_every_step,
           test_native_hotplug_and_acpi_refuse, test_unsafe_failure_quits_qemu, test_e2e_guest,
+          test_e2e_hub_e1000_virtio_blk, test_e2e_hub_vmxnet3_usb_storage,
           test_e2e_seed_recipe_loses)
