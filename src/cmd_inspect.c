@@ -11,21 +11,22 @@
 
 static void inspect_usage(FILE *f)
 {
-	fprintf(f, "Usage: qremap inspect --qmp PATH [--json] [--pid PID] [--no-host]\n"
-		   "                      [--timeout MS]\n"
-		   "\n"
-		   "Print what a VM has, read-only: QEMU version and run state, PCI hotplug\n"
-		   "mode, USB/SATA/SCSI controllers and free ports, NICs with their netdev,\n"
-		   "queues, QEMU fd numbers and host taps, and disks with node, format and size.\n"
-		   "\n"
-		   "  --qmp PATH     QMP monitor socket of the VM (qremap needs its own monitor;\n"
-		   "                 QEMU serves one client per monitor socket)\n"
-		   "  --json         machine-readable output (keys: docs/inspect-json.md)\n"
-		   "  --pid PID      QEMU's pid, if SO_PEERCRED on the socket would be wrong\n"
-		   "  --no-host      don't inspect host taps (no /proc, no pidfd_getfd)\n"
-		   "  --timeout MS   per-QMP-command timeout (default %d)\n"
-		   "  -h, --help     this text\n",
-		QMP_DEFAULT_TIMEOUT_MS);
+	fprintf(f,
+	        "Usage: qremap inspect --qmp PATH [--json] [--pid PID] [--no-host]\n"
+	        "                      [--timeout MS]\n"
+	        "\n"
+	        "Print what a VM has, read-only: QEMU version and run state, PCI hotplug\n"
+	        "mode, USB/SATA/SCSI controllers and free ports, NICs with their netdev,\n"
+	        "queues, QEMU fd numbers and host taps, and disks with node, format and size.\n"
+	        "\n"
+	        "  --qmp PATH     QMP monitor socket of the VM (qremap needs its own monitor;\n"
+	        "                 QEMU serves one client per monitor socket)\n"
+	        "  --json         machine-readable output (keys: docs/inspect-json.md)\n"
+	        "  --pid PID      QEMU's pid, if SO_PEERCRED on the socket would be wrong\n"
+	        "  --no-host      don't inspect host taps (no /proc, no pidfd_getfd)\n"
+	        "  --timeout MS   per-QMP-command timeout (default %d)\n"
+	        "  -h, --help     this text\n",
+	        QMP_DEFAULT_TIMEOUT_MS);
 }
 
 /**
@@ -39,12 +40,15 @@ static void inspect_usage(FILE *f)
 int cmd_inspect(int argc, char **argv, const struct global_opts *g)
 {
 	static const struct option longopts[] = {
-		{ "qmp", required_argument, NULL, 'm' },   { "json", no_argument, NULL, 'j' },
-		{ "pid", required_argument, NULL, 'p' },   { "no-host", no_argument, NULL, 'n' },
-		{ "timeout", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	        {"qmp", required_argument, NULL, 'm'},
+	        {"json", no_argument, NULL, 'j'},
+	        {"pid", required_argument, NULL, 'p'},
+	        {"no-host", no_argument, NULL, 'n'},
+	        {"timeout", required_argument, NULL, 't'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
-	struct inventory_opts opts = { 0 };
+	struct inventory_opts opts = {0};
 	_cleanup_qmp_ struct qmp_client *c = NULL;
 	const char *qmp_path = NULL;
 	struct vm_inventory inv;
@@ -75,7 +79,8 @@ int cmd_inspect(int argc, char **argv, const struct global_opts *g)
 			break;
 		case 't':
 			if (parse_uint(optarg, 3600000, &v) < 0 || !v) {
-				log_error("--timeout: expected milliseconds (1..3600000): %s", optarg);
+				log_error("--timeout: expected milliseconds (1..3600000): %s",
+				          optarg);
 				return EXIT_USAGE;
 			}
 			timeout = (int)v;

@@ -98,7 +98,7 @@ int qr_err_qmp(struct qr_error *e, const char *qmp_class, const char *fmt, ...)
 static void append_bounded(char *dst, size_t size, const char *a, const char *b)
 {
 	size_t off = 0;
-	const char *parts[3] = { a, ": ", b };
+	const char *parts[3] = {a, ": ", b};
 
 	for (size_t i = 0; i < 3; i++) {
 		size_t n = strlen(parts[i]);

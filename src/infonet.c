@@ -34,7 +34,7 @@ struct parser {
 static int fail(struct parser *p, struct qr_error *err, const char *line, const char *what)
 {
 	return qr_err_set(err, QR_ERR_PARSE, "info network, line %u: %s: \"%.80s\"", p->lineno,
-			  what, line);
+	                  what, line);
 }
 
 /* Names are qdev/netdev ids or QEMU-made names ("hub0port0", "e1000.0"). */
@@ -240,7 +240,8 @@ static int parse_line(struct parser *p, const char *line, struct qr_error *err)
 		if (p->hub_id >= 0)
 			return parse_hub_port(p, line, err);
 		if (!p->pending_nic)
-			return fail(p, err, line, "backend line \" \\ \" without a NIC line before it");
+			return fail(p, err, line,
+			            "backend line \" \\ \" without a NIC line before it");
 		why = parse_client(line + strlen(PEER_PREFIX), &p->pending_nic->peer);
 		if (why)
 			return fail(p, err, line, why);
@@ -277,7 +278,7 @@ static int parse_line(struct parser *p, const char *line, struct qr_error *err)
  */
 int infonet_parse(const char *text, struct infonet *out, struct qr_error *err)
 {
-	struct parser p = { .out = out, .hub_id = -1 };
+	struct parser p = {.out = out, .hub_id = -1};
 	const char *s = text;
 
 	memset(out, 0, sizeof(*out));
@@ -290,8 +291,9 @@ int infonet_parse(const char *text, struct infonet *out, struct qr_error *err)
 		if (n && s[n - 1] == '\r')
 			n--;
 		if (n >= sizeof(line))
-			return qr_err_set(err, QR_ERR_PARSE, "info network, line %u: longer than %zu bytes",
-					  p.lineno, sizeof(line) - 1);
+			return qr_err_set(err, QR_ERR_PARSE,
+			                  "info network, line %u: longer than %zu bytes", p.lineno,
+			                  sizeof(line) - 1);
 		memcpy(line, s, n);
 		line[n] = '\0';
 		if (memchr(line, '\r', n))

@@ -23,12 +23,12 @@ static json_t *queue_json(const struct inv_queue *q)
 	json_object_set_new(o, "tap", str_or_null(q->tap.ifname));
 	json_object_set_new(o, "state", json_string(tap_queue_state_str(q->tap.state)));
 	json_object_set_new(o, "tun_flags",
-			    q->tap.is_tun && q->tap.state != TAPQ_UNKNOWN
-				    ? json_integer(q->tap.flags)
-				    : json_null());
+	                    q->tap.is_tun && q->tap.state != TAPQ_UNKNOWN
+	                            ? json_integer(q->tap.flags)
+	                            : json_null());
 	json_object_set_new(o, "netns_inode",
-			    q->tap.netns_ino ? json_integer((json_int_t)q->tap.netns_ino)
-					     : json_null());
+	                    q->tap.netns_ino ? json_integer((json_int_t)q->tap.netns_ino)
+	                                     : json_null());
 	if (q->tap.why[0])
 		json_object_set_new(o, "note", json_string(q->tap.why));
 	return o;
@@ -42,9 +42,9 @@ static json_t *backend_json(const struct inv_backend *b)
 	for (i = 0; i < b->n_queues; i++)
 		json_array_append_new(qs, queue_json(&b->queues[i]));
 	o = json_pack("{s:s, s:s, s:i, s:o, s:i, s:i, s:i}", "id", b->id, "type", b->type,
-		      "queue_count", (int)b->n_queues, "queues", qs, "attached_queues",
-		      (int)b->attached, "detached_queues", (int)b->detached,
-		      "unknown_queues", (int)b->unknown);
+	              "queue_count", (int)b->n_queues, "queues", qs, "attached_queues",
+	              (int)b->attached, "detached_queues", (int)b->detached, "unknown_queues",
+	              (int)b->unknown);
 	json_object_set_new(o, "tap", str_or_null(b->tap));
 	json_object_set_new(o, "hub", b->hub_id >= 0 ? json_integer(b->hub_id) : json_null());
 	json_object_set_new(o, "hub_port", str_or_null(b->hub_port));
@@ -68,12 +68,12 @@ json_t *inventory_to_json(const struct vm_inventory *inv)
 	size_t i;
 
 	snprintf(ver, sizeof(ver), "%d.%d.%d", inv->version.major, inv->version.minor,
-		 inv->version.micro);
+	         inv->version.micro);
 
 	for (i = 0; i < inv->n_ctrl; i++) {
 		const struct inv_controller *c = &inv->ctrl[i];
 		json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "id", c->id, "driver", c->driver,
-				      "kind", ctrl_kind_str(c->kind), "bus", c->bus);
+		                      "kind", ctrl_kind_str(c->kind), "bus", c->bus);
 
 		if (c->kind == CTRL_USB) {
 			unsigned free_ports[64];
@@ -82,9 +82,9 @@ json_t *inventory_to_json(const struct vm_inventory *inv)
 
 			for (unsigned u = 0; u < c->n_used; u++)
 				json_array_append_new(
-					used, json_pack("{s:s, s:o, s:s}", "port", c->used[u].port,
-							"device", str_or_null(c->used[u].device),
-							"product", c->used[u].product));
+				        used, json_pack("{s:s, s:o, s:s}", "port", c->used[u].port,
+				                        "device", str_or_null(c->used[u].device),
+				                        "product", c->used[u].product));
 			for (int f = 0; f < nf && f < 64; f++)
 				json_array_append_new(fr, json_integer(free_ports[f]));
 			json_object_set_new(o, "ports", json_integer(c->ports));
@@ -102,14 +102,15 @@ json_t *inventory_to_json(const struct vm_inventory *inv)
 	for (i = 0; i < inv->n_nics; i++) {
 		const struct inv_nic *n = &inv->nics[i];
 		json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:b}", "id", n->id, "model", n->model,
-				      "mac", n->mac, "queue_count", (int)n->n_queues,
-				      "incus", n->incus);
+		                      "mac", n->mac, "queue_count", (int)n->n_queues, "incus",
+		                      n->incus);
 
 		json_object_set_new(o, "bus", str_or_null(n->bus));
-		json_object_set_new(o, "hub", n->hub_id >= 0 ? json_integer(n->hub_id) : json_null());
+		json_object_set_new(o, "hub",
+		                    n->hub_id >= 0 ? json_integer(n->hub_id) : json_null());
 		json_object_set_new(o, "hub_port", str_or_null(n->hub_port));
 		json_object_set_new(o, "netdev",
-				    n->backend.id[0] ? backend_json(&n->backend) : json_null());
+		                    n->backend.id[0] ? backend_json(&n->backend) : json_null());
 		json_array_append_new(nics, o);
 	}
 
@@ -119,28 +120,28 @@ json_t *inventory_to_json(const struct vm_inventory *inv)
 	for (i = 0; i < inv->n_disks; i++) {
 		const struct inv_disk *d = &inv->disks[i];
 		json_t *o = json_pack("{s:s, s:b, s:b, s:b, s:b, s:b}", "id", d->id, "has_medium",
-				      d->has_medium, "read_only", d->read_only, "cdrom", d->cdrom,
-				      "incus", d->incus, "placeholder", d->placeholder);
+		                      d->has_medium, "read_only", d->read_only, "cdrom", d->cdrom,
+		                      "incus", d->incus, "placeholder", d->placeholder);
 
 		json_object_set_new(o, "driver", str_or_null(d->driver));
 		json_object_set_new(o, "bus", str_or_null(d->bus));
 		json_object_set_new(o, "node", str_or_null(d->node));
 		json_object_set_new(o, "format", str_or_null(d->format));
 		json_object_set_new(o, "file", str_or_null(d->file));
-		json_object_set_new(o, "fdset", d->fdset >= 0 ? json_integer(d->fdset) : json_null());
-		json_object_set_new(o, "size",
-				    d->has_medium ? json_integer((json_int_t)d->size) : json_null());
+		json_object_set_new(o, "fdset",
+		                    d->fdset >= 0 ? json_integer(d->fdset) : json_null());
+		json_object_set_new(
+		        o, "size", d->has_medium ? json_integer((json_int_t)d->size) : json_null());
 		json_array_append_new(disks, o);
 	}
 
-	root = json_pack("{s:i, s:{s:s, s:i, s:i, s:i, s:s}, s:{s:o, s:o, s:s, s:s, s:s}}",
-			 "qremap_inventory_version", INV_VERSION, "qemu", "version", ver, "major",
-			 inv->version.major, "minor", inv->version.minor, "micro",
-			 inv->version.micro, "package", inv->version.package, "vm", "name",
-			 str_or_null(inv->name), "pid",
-			 inv->pid > 0 ? json_integer(inv->pid) : json_null(), "runstate",
-			 inv->runstate, "machine", inv->machine, "hotplug",
-			 hotplug_mode_str(inv->hotplug));
+	root = json_pack(
+	        "{s:i, s:{s:s, s:i, s:i, s:i, s:s}, s:{s:o, s:o, s:s, s:s, s:s}}",
+	        "qremap_inventory_version", INV_VERSION, "qemu", "version", ver, "major",
+	        inv->version.major, "minor", inv->version.minor, "micro", inv->version.micro,
+	        "package", inv->version.package, "vm", "name", str_or_null(inv->name), "pid",
+	        inv->pid > 0 ? json_integer(inv->pid) : json_null(), "runstate", inv->runstate,
+	        "machine", inv->machine, "hotplug", hotplug_mode_str(inv->hotplug));
 	json_object_set_new(root, "controllers", ctrls);
 	json_object_set_new(root, "nics", nics);
 	json_object_set_new(root, "netdevs", nds);
@@ -151,7 +152,7 @@ json_t *inventory_to_json(const struct vm_inventory *inv)
 
 static void human_size(char *buf, size_t size, uint64_t bytes)
 {
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
 	unsigned u = 0;
 	double v = (double)bytes;
 
@@ -175,7 +176,7 @@ static void fd_list(char *buf, size_t size, const struct inv_backend *b)
 		if (b->queues[i].qemu_fd < 0)
 			continue;
 		off += (size_t)snprintf(buf + off, size - off, "%s%d", off ? "," : "",
-					b->queues[i].qemu_fd);
+		                        b->queues[i].qemu_fd);
 	}
 	if (!buf[0])
 		snprintf(buf, size, "-");
@@ -203,10 +204,10 @@ void inventory_print(FILE *f, const struct vm_inventory *inv)
 	size_t i;
 
 	fprintf(f, "VM %s: QEMU %d.%d.%d%s%s%s, pid %d, %s, %s, PCI hotplug: %s\n",
-		inv->name[0] ? inv->name : "(unnamed)", inv->version.major, inv->version.minor,
-		inv->version.micro, inv->version.package[0] ? " (" : "", inv->version.package,
-		inv->version.package[0] ? ")" : "", (int)inv->pid, inv->runstate, inv->machine,
-		hotplug_mode_str(inv->hotplug));
+	        inv->name[0] ? inv->name : "(unnamed)", inv->version.major, inv->version.minor,
+	        inv->version.micro, inv->version.package[0] ? " (" : "", inv->version.package,
+	        inv->version.package[0] ? ")" : "", (int)inv->pid, inv->runstate, inv->machine,
+	        hotplug_mode_str(inv->hotplug));
 
 	fprintf(f, "\nControllers:\n");
 	table_init(&t, 5);
@@ -223,9 +224,9 @@ void inventory_print(FILE *f, const struct vm_inventory *inv)
 			b[0] = '\0';
 			for (int k = 0; k < nf && k < 64 && off < sizeof(b); k++)
 				off += (size_t)snprintf(b + off, sizeof(b) - off, "%s%u",
-							k ? "," : "", fp[k]);
+				                        k ? "," : "", fp[k]);
 			table_addf(&t, 4, "%u (usb2 %u, usb3 %u), free: %s", c->ports,
-				   c->usb2_ports, c->usb3_ports, nf ? b : "none");
+			           c->usb2_ports, c->usb3_ports, nf ? b : "none");
 		} else if (c->kind == CTRL_SATA) {
 			table_addf(&t, 4, "%u, %u used", c->ports, c->n_used);
 		} else {
@@ -238,18 +239,18 @@ void inventory_print(FILE *f, const struct vm_inventory *inv)
 	fprintf(f, "\nNICs:\n");
 	table_init(&t, 9);
 	table_add(&t, "ID", "MODEL", "MAC", "BUS", "NETDEV", "QUEUES", "TAP", "ATTACHED",
-		  "QEMU FDS");
+	          "QEMU FDS");
 	for (i = 0; i < inv->n_nics; i++) {
 		const struct inv_nic *n = &inv->nics[i];
 
 		fd_list(b, sizeof(b), &n->backend);
 		attach_summary(a, sizeof(a), &n->backend);
 		table_add(&t, n->id, n->model, n->mac, n->bus[0] ? n->bus : "-",
-			  n->backend.id[0] ? n->backend.id : "-", "", n->backend.tap[0] ? n->backend.tap : "-",
-			  a, b);
+		          n->backend.id[0] ? n->backend.id : "-", "",
+		          n->backend.tap[0] ? n->backend.tap : "-", a, b);
 		if (n->hub_id >= 0)
 			table_addf(&t, 4, "%s (hub %d)", n->backend.id[0] ? n->backend.id : "-",
-				   n->hub_id);
+			           n->hub_id);
 		table_addf(&t, 5, "%u", n->n_queues);
 	}
 	table_print(f, &t, "  ");
@@ -284,11 +285,11 @@ void inventory_print(FILE *f, const struct vm_inventory *inv)
 		else
 			snprintf(a, sizeof(a), "-");
 		snprintf(b, sizeof(b), "%s%s%s%s", d->read_only ? "ro " : "",
-			 d->cdrom ? "cdrom " : "", d->placeholder ? "placeholder " : "",
-			 d->incus ? "incus" : "");
+		         d->cdrom ? "cdrom " : "", d->placeholder ? "placeholder " : "",
+		         d->incus ? "incus" : "");
 		table_add(&t, d->id, d->driver[0] ? d->driver : "?", d->bus[0] ? d->bus : "-",
-			  d->node[0] ? d->node : "-", d->format[0] ? d->format : "-", a,
-			  b[0] ? b : "-", d->file[0] ? d->file : "-");
+		          d->node[0] ? d->node : "-", d->format[0] ? d->format : "-", a,
+		          b[0] ? b : "-", d->file[0] ? d->file : "-");
 	}
 	table_print(f, &t, "  ");
 	table_free(&t);

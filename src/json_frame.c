@@ -29,7 +29,7 @@ void json_framer_init(struct json_framer *f)
  * Return: enum json_frame_status
  */
 enum json_frame_status json_framer_scan(struct json_framer *f, const char *buf, size_t len,
-					size_t *start, size_t *flen)
+                                        size_t *start, size_t *flen)
 {
 	for (; f->pos < len; f->pos++) {
 		char c = buf[f->pos];

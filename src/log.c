@@ -44,7 +44,7 @@ void log_set_prefix(const char *prefix)
  */
 void log_msg(enum log_level level, const char *fmt, ...)
 {
-	static const char *const tag[] = { "error: ", "warning: ", "", "debug: ", "trace: " };
+	static const char *const tag[] = {"error: ", "warning: ", "", "debug: ", "trace: "};
 	va_list ap;
 
 	if (level > log_level)

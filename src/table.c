@@ -74,7 +74,7 @@ void table_addf(struct table *t, unsigned col, const char *fmt, ...)
  */
 void table_print(FILE *f, const struct table *t, const char *indent)
 {
-	size_t w[TABLE_MAX_COLS] = { 0 };
+	size_t w[TABLE_MAX_COLS] = {0};
 	unsigned r, c;
 
 	for (r = 0; r < t->rows; r++)

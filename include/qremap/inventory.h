@@ -232,7 +232,7 @@ struct inventory_opts {
 };
 
 int inventory_collect(struct qmp_client *c, const struct inventory_opts *opts,
-		      struct vm_inventory *inv, struct qr_error *err);
+                      struct vm_inventory *inv, struct qr_error *err);
 void inventory_free(struct vm_inventory *inv);
 
 const char *hotplug_mode_str(enum hotplug_mode m);

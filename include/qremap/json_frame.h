@@ -50,7 +50,7 @@ enum json_frame_status {
 
 void json_framer_init(struct json_framer *f);
 enum json_frame_status json_framer_scan(struct json_framer *f, const char *buf, size_t len,
-					size_t *start, size_t *flen);
+                                        size_t *start, size_t *flen);
 void json_framer_shift(struct json_framer *f, size_t n);
 
 #endif /* QREMAP_JSON_FRAME_H */

@@ -25,8 +25,8 @@
 #include "qremap/error.h"
 
 #define QMP_DEFAULT_TIMEOUT_MS 10000
-#define QMP_MAX_MESSAGE	       (64u << 20) /* larger frames are a protocol error */
-#define QMP_MAX_QUEUED_EVENTS  4096	   /* older events are dropped beyond this */
+#define QMP_MAX_MESSAGE        (64u << 20) /* larger frames are a protocol error */
+#define QMP_MAX_QUEUED_EVENTS  4096        /* older events are dropped beyond this */
 
 /**
  * struct qmp_version - what the greeting says about QEMU
@@ -80,20 +80,20 @@ void qmp_set_timeout(struct qmp_client *c, int timeout_ms);
 int qmp_get_timeout(const struct qmp_client *c);
 
 int qmp_execute(struct qmp_client *c, const char *command, json_t *args, json_t **result,
-		struct qr_error *err);
-int qmp_execute_fd(struct qmp_client *c, const char *command, json_t *args, int fd,
-		   int timeout_ms, json_t **result, struct qr_error *err);
+                struct qr_error *err);
+int qmp_execute_fd(struct qmp_client *c, const char *command, json_t *args, int fd, int timeout_ms,
+                   json_t **result, struct qr_error *err);
 int qmp_executef(struct qmp_client *c, json_t **result, struct qr_error *err, const char *command,
-		 const char *fmt, ...);
+                 const char *fmt, ...);
 int qmp_hmp(struct qmp_client *c, const char *command_line, char **output, struct qr_error *err);
 
 int qmp_wait_event(struct qmp_client *c, const char *name, qmp_event_match_fn match, void *opaque,
-		   int timeout_ms, json_t **event, struct qr_error *err);
+                   int timeout_ms, json_t **event, struct qr_error *err);
 int qmp_wait_device_deleted(struct qmp_client *c, const char *device_id, int timeout_ms,
-			    struct qr_error *err);
+                            struct qr_error *err);
 int qmp_poll_events(struct qmp_client *c, int timeout_ms, struct qr_error *err);
 json_t *qmp_take_event(struct qmp_client *c, const char *name, qmp_event_match_fn match,
-		       void *opaque);
+                       void *opaque);
 size_t qmp_queued_events(const struct qmp_client *c);
 unsigned long qmp_dropped_events(const struct qmp_client *c);
 

@@ -19,9 +19,9 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-#define _cleanup_(f)  __attribute__((cleanup(f)))
+#define _cleanup_(f)   __attribute__((cleanup(f)))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
-#define _unused_      __attribute__((unused))
+#define _unused_       __attribute__((unused))
 
 void cleanup_freep(void *p);
 void cleanup_closep(int *fd);
