@@ -23,6 +23,8 @@ static void usage(FILE *f)
 	           "                                default command: 'qremap --profile P --qmp\n"
 	           "                                PATH' is the same)\n"
 	           "  profile check|show|list       validate, resolve and find profiles\n"
+	           "  config --profile P --qmp PATH [--format args|conf|json]\n"
+	           "                                what to cold-plug at QEMU start for P\n"
 	           "\n"
 	           "Global options:\n"
 	           "  -v, --verbose    more messages (repeat for debug output)\n"
@@ -133,6 +135,8 @@ int main(int argc, char **argv)
 		return cmd_remap(argc, argv, &g);
 	if (!strcmp(cmd, "profile"))
 		return cmd_profile(argc, argv, &g);
+	if (!strcmp(cmd, "config"))
+		return cmd_config(argc, argv, &g);
 	log_error("unknown command '%s' (see qremap --help)", cmd);
 	return EXIT_USAGE;
 }

@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* qremap - coldplug.c: what must exist at QEMU start for a profile (see
+ * coldplug.h), and its two spellings: arguments and -readconfig sections
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "qremap/coldplug.h"
+
+#define AHCI_PORTS 6 /* ich9-ahci has six SATA ports */
+
+/* Add an item; NULL if out of memory. */
+static struct cp_item *item_new(struct coldplug *cp, enum cp_kind kind, const char *id,
+                                const char *why)
+{
+	struct cp_item *n = realloc(cp->items, (cp->n + 1) * sizeof(*n)), *it;
+
+	if (!n)
+		return NULL;
+	cp->items = n;
+	it = &n[cp->n++];
+	memset(it, 0, sizeof(*it));
+	it->kind = kind;
+	snprintf(it->id, sizeof(it->id), "%s", id);
+	snprintf(it->why, sizeof(it->why), "%s", why);
+	return it;
+}
+
+/* Add one option to an item. */
+static void item_set(struct cp_item *it, const char *key, const char *fmt, ...) _printf_(3, 4);
+static void item_set(struct cp_item *it, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (it->n >= CP_MAX_KEYS)
+		return;
+	snprintf(it->key[it->n], sizeof(it->key[0]), "%s", key);
+	va_start(ap, fmt);
+	vsnprintf(it->val[it->n], sizeof(it->val[0]), fmt, ap);
+	va_end(ap);
+	it->n++;
+}
+
+static void cp_note(struct coldplug *cp, const char *fmt, ...) _printf_(2, 3);
+static void cp_note(struct coldplug *cp, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cp->n_notes >= ARRAY_SIZE(cp->notes))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(cp->notes[cp->n_notes++], sizeof(cp->notes[0]), fmt, ap);
+	va_end(ap);
+}
+
+/* SATA ports of AHCI @ahci already given to placeholders. */
+static unsigned ahci_ports_used(const struct coldplug *cp, const char *ahci)
+{
+	size_t l = strlen(ahci);
+	unsigned n = 0;
+
+	for (size_t i = 0; i < cp->n; i++)
+		for (unsigned k = 0; k < cp->items[i].n; k++)
+			n += !strcmp(cp->items[i].key[k], "bus") &&
+			     !strncmp(cp->items[i].val[k], ahci, l) &&
+			     cp->items[i].val[k][l] == '.';
+	return n;
+}
+
+static bool have_item(const struct coldplug *cp, enum cp_kind kind, const char *id)
+{
+	for (size_t i = 0; i < cp->n; i++)
+		if (cp->items[i].kind == kind && !strcmp(cp->items[i].id, id))
+			return true;
+	return false;
+}
+
+/* The next placeholder id of a rule: the ones it lists, then @fmt with @k. */
+static void next_id(char *buf, size_t len, char (*listed)[PROFILE_ID_MAX], size_t n_listed,
+                    size_t *used, const char *prefix, size_t k)
+{
+	if (*used < n_listed)
+		snprintf(buf, len, "%s", listed[(*used)++]);
+	else
+		snprintf(buf, len, "%s%zu", prefix, k);
+}
+
+/* Free USB 2 root ports of @x, not counting devices qremap itself added. */
+static unsigned usb2_free(const struct inv_controller *x)
+{
+	unsigned usb2 = x->usb2_ports ? x->usb2_ports : x->ports, n = 0;
+
+	for (unsigned p = 1; p <= usb2; p++) {
+		char name[16];
+		bool used = false;
+
+		snprintf(name, sizeof(name), "%u", p);
+		for (unsigned i = 0; i < x->n_used; i++) {
+			size_t l = strlen(name);
+
+			if (!strncmp(x->used[i].port, name, l) &&
+			    (x->used[i].port[l] == '\0' || x->used[i].port[l] == '.') &&
+			    !str_has_prefix(x->used[i].device, "dev-qremap_"))
+				used = true;
+		}
+		n += !used;
+	}
+	return n;
+}
+
+#define NEED(x)                                                                                    \
+	do {                                                                                       \
+		if (!(x))                                                                          \
+			return qr_err_sys(err, ENOMEM, "building the cold-plug configuration");    \
+	} while (0)
+
+/* SATA and virtio-blk placeholders, one per matching disk. */
+static int add_disks(const struct vm_inventory *inv, const struct profile *prof,
+                     struct coldplug *cp, unsigned *usb_needed, struct qr_error *err)
+{
+	size_t used[PROFILE_MAX_RULES] = {0}, k_sata = 0, k_vblk = 0;
+
+	for (size_t i = 0; i < inv->n_disks; i++) {
+		const struct inv_disk *d = &inv->disks[i];
+		const char *name = d->id + strlen("dev-incus_");
+		const struct disk_rule *r;
+		struct cp_item *it;
+		char ph[INV_ID_MAX], node[INV_ID_MAX + 8], why[200];
+		unsigned port;
+		size_t ri;
+
+		if (!d->incus || d->cdrom || !str_has_prefix(d->id, "dev-incus_"))
+			continue;
+		r = profile_match_disk(prof, name, d->id);
+		if (!r || r->target == DISK_TO_LEAVE)
+			continue;
+		ri = (size_t)(r - prof->disks);
+		if (r->target == DISK_TO_USB_STORAGE) {
+			(*usb_needed)++;
+			continue;
+		}
+		if (r->target == DISK_TO_SATA) {
+			const char *ahci = r->ahci[0] ? r->ahci : "qremap_ahci";
+
+			if (!have_item(cp, CP_DEVICE, ahci)) {
+				NEED(it = item_new(cp, CP_DEVICE, ahci,
+				                   "AHCI controller for the SATA placeholders"));
+				item_set(it, "driver", "ich9-ahci");
+			}
+			port = ahci_ports_used(cp, ahci);
+			if (port >= AHCI_PORTS)
+				return qr_err_set(
+				        err, QR_ERR_INVALID,
+				        "more than %d disks for AHCI %s: give the disks rule "
+				        "of line %u a second controller (ahci:) for the rest",
+				        AHCI_PORTS, ahci, r->at.line);
+			next_id(ph, sizeof(ph), (char(*)[PROFILE_ID_MAX])r->placeholders,
+			        r->n_placeholders, &used[ri], "qremap_sata", k_sata++);
+			snprintf(node, sizeof(node), "%s_null", ph);
+			snprintf(why, sizeof(why),
+			         "null media of disk %s's exact size (%" PRIu64 " bytes)", name,
+			         d->size);
+			NEED(it = item_new(cp, CP_DRIVE, node, why));
+			item_set(it, "if", "none");
+			item_set(it, "driver", "null-co");
+			item_set(it, "size", "%" PRIu64, d->size);
+			item_set(it, "read-zeroes", "on");
+			snprintf(why, sizeof(why), "SATA placeholder for disk %s", name);
+			NEED(it = item_new(cp, CP_DEVICE, ph, why));
+			item_set(it, "driver", "ide-hd");
+			item_set(it, "drive", "%s", node);
+			item_set(it, "bus", "%s.%u", ahci, port);
+			continue;
+		}
+		next_id(ph, sizeof(ph), (char(*)[PROFILE_ID_MAX])r->placeholders, r->n_placeholders,
+		        &used[ri], "qremap_vblk", k_vblk++);
+		snprintf(node, sizeof(node), "%s_null", ph);
+		snprintf(why, sizeof(why), "null media for virtio-blk placeholder of disk %s",
+		         name);
+		NEED(it = item_new(cp, CP_DRIVE, node, why));
+		item_set(it, "if", "none");
+		item_set(it, "driver", "null-co");
+		item_set(it, "size", "%" PRIu64, d->size);
+		item_set(it, "read-zeroes", "on");
+		snprintf(why, sizeof(why), "virtio-blk placeholder for disk %s", name);
+		NEED(it = item_new(cp, CP_DEVICE, ph, why));
+		item_set(it, "driver", "virtio-blk-pci");
+		item_set(it, "drive", "%s", node);
+	}
+	return 0;
+}
+
+/* NIC placeholders on net hubs, one per matching NIC; count usb-net ports. */
+static int add_nics(const struct vm_inventory *inv, const struct profile *prof, struct coldplug *cp,
+                    unsigned *usb_needed, struct qr_error *err)
+{
+	size_t used[PROFILE_MAX_RULES] = {0}, k = 0;
+
+	for (size_t i = 0; i < inv->n_nics; i++) {
+		const struct inv_nic *n = &inv->nics[i];
+		const char *name = n->id + strlen("dev-incus_");
+		const struct nic_rule *r;
+		struct cp_item *it;
+		char ph[INV_ID_MAX], hp[INV_ID_MAX + 8], why[200];
+		size_t ri;
+
+		if (!n->incus || !str_has_prefix(n->id, "dev-incus_"))
+			continue;
+		r = profile_match_nic(prof, name, n->id);
+		if (!r || r->target == NIC_TO_LEAVE)
+			continue;
+		if (r->target == NIC_TO_USB_NET) {
+			(*usb_needed)++;
+			continue;
+		}
+		ri = (size_t)(r - prof->nics);
+		next_id(ph, sizeof(ph), (char(*)[PROFILE_ID_MAX])r->placeholders, r->n_placeholders,
+		        &used[ri], "qremap_nic", k);
+		snprintf(hp, sizeof(hp), "%s_hp", ph);
+		snprintf(why, sizeof(why), "hub %zu port for NIC %s's placeholder", k, name);
+		NEED(it = item_new(cp, CP_NETDEV, hp, why));
+		item_set(it, "type", "hubport");
+		item_set(it, "hubid", "%zu", k);
+		snprintf(why, sizeof(why), "placeholder for NIC %s, with the MAC Incus gave it",
+		         name);
+		NEED(it = item_new(cp, CP_DEVICE, ph, why));
+		item_set(it, "driver", "%s", r->model[0] ? r->model : "e1000");
+		item_set(it, "netdev", "%s", hp);
+		item_set(it, "mac", "%s", n->mac);
+		k++;
+	}
+	return 0;
+}
+
+/**
+ * coldplug_build() - compute what must exist at QEMU start
+ * @inv:	the VM's inventory (its Incus NICs and disks: MACs and sizes)
+ * @prof:	profile
+ * @opts:	options
+ * @cp:		result; free with coldplug_free(), also after a failure
+ * @err:	error object
+ *
+ * Return: 0 on success, -1 on failure (a profile/VM mismatch it can't cover)
+ */
+int coldplug_build(const struct vm_inventory *inv, const struct profile *prof,
+                   const struct coldplug_opts *opts, struct coldplug *cp, struct qr_error *err)
+{
+	unsigned usb_needed = 0;
+	struct cp_item *it;
+
+	memset(cp, 0, sizeof(*cp));
+	if (add_disks(inv, prof, cp, &usb_needed, err) < 0 ||
+	    add_nics(inv, prof, cp, &usb_needed, err) < 0)
+		return -1;
+
+	if (usb_needed) {
+		const struct inv_controller *x = NULL;
+		unsigned n_xhci = 0;
+
+		for (size_t i = 0; i < inv->n_ctrl; i++)
+			if (inv->ctrl[i].kind == CTRL_USB &&
+			    str_has_prefix(inv->ctrl[i].driver, "qemu-xhci")) {
+				x = &inv->ctrl[i];
+				n_xhci++;
+			}
+		if (n_xhci != 1 || usb2_free(x) < usb_needed) {
+			char p2[16];
+
+			NEED(it = item_new(
+			             cp, CP_DEVICE, "qremap_xhci",
+			             "XHCI with enough USB 2 ports for usb-net / usb-storage"));
+			snprintf(p2, sizeof(p2), "%u", usb_needed < 4 ? 4 : usb_needed);
+			item_set(it, "driver", "qemu-xhci");
+			item_set(it, "p2", "%s", p2);
+			item_set(it, "p3", "0");
+			cp_note(cp,
+			        "the VM's own XHCI has too few free USB 2 ports for %u usb "
+			        "devices: "
+			        "qremap_xhci is added; set 'xhci: qremap_xhci' in the profile's "
+			        "usb-net and usb-storage rules",
+			        usb_needed);
+		}
+	}
+	if (opts && opts->monitor && opts->monitor[0]) {
+		NEED(it = item_new(cp, CP_CHARDEV, "qremap", "qremap's own QMP socket"));
+		item_set(it, "backend", "socket");
+		item_set(it, "path", "%s", opts->monitor);
+		item_set(it, "server", "on");
+		item_set(it, "wait", "off");
+		NEED(it = item_new(cp, CP_MON, "qremap", "qremap's own QMP monitor"));
+		item_set(it, "chardev", "qremap");
+		item_set(it, "mode", "control");
+	}
+	if (prof->acpi_unplug == ACPI_REFUSE) {
+		NEED(it = item_new(cp, CP_GLOBAL, "",
+		                   "native PCIe hotplug: unplugs in pre-start complete at once "
+		                   "(the profile refuses to wait for ACPI's reset)"));
+		item_set(it, "driver", "ICH9-LPC");
+		item_set(it, "property", "acpi-pci-hotplug-with-bridge-support");
+		item_set(it, "value", "off");
+	}
+	return 0;
+}
+
+/**
+ * coldplug_free() - free a result's contents
+ * @cp:	result
+ */
+void coldplug_free(struct coldplug *cp)
+{
+	free(cp->items);
+	memset(cp, 0, sizeof(*cp));
+}
+
+static const char *group_name(enum cp_kind k)
+{
+	switch (k) {
+	case CP_DRIVE:
+		return "drive";
+	case CP_NETDEV:
+		return "netdev";
+	case CP_DEVICE:
+		return "device";
+	case CP_CHARDEV:
+		return "chardev";
+	case CP_MON:
+		return "mon";
+	case CP_GLOBAL:
+		return "global";
+	}
+	return "?";
+}
+
+/* A value in QEMU's option syntax: ',' is doubled. */
+static void put_opt_value(FILE *f, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == ',')
+			fputc(',', f);
+		fputc(*v, f);
+	}
+}
+
+/**
+ * coldplug_print_args() - as QEMU arguments, one per line
+ * @f:	stream
+ * @cp:	result
+ *
+ * One argument per line (no shell quoting needed: read them with mapfile).
+ */
+void coldplug_print_args(FILE *f, const struct coldplug *cp)
+{
+	for (size_t i = 0; i < cp->n; i++) {
+		const struct cp_item *it = &cp->items[i];
+		unsigned k = 0;
+
+		fprintf(f, "-%s\n", group_name(it->kind));
+		if (it->kind == CP_GLOBAL) {
+			fprintf(f, "%s.%s=%s\n", it->val[0], it->val[1], it->val[2]);
+			continue;
+		}
+		/* -device DRIVER, -netdev TYPE, -chardev BACKEND lead with it */
+		if (it->kind == CP_DEVICE || it->kind == CP_NETDEV || it->kind == CP_CHARDEV) {
+			put_opt_value(f, it->val[0]);
+			fputc(',', f);
+			k = 1;
+		}
+		fprintf(f, "id=%s", it->id);
+		for (; k < it->n; k++) {
+			fprintf(f, ",%s=", it->key[k]);
+			put_opt_value(f, it->val[k]);
+		}
+		fputc('\n', f);
+	}
+}
+
+/**
+ * coldplug_print_conf() - as a -readconfig file / Incus raw.qemu.conf fragment
+ * @f:	stream
+ * @cp:	result
+ *
+ * -global is left out as a comment: Incus's own configuration already has
+ * unnamed [global] sections, and under its override rules a [global]
+ * section here would change the first of them instead of adding one. It
+ * belongs in raw.qemu (plain arguments) instead.
+ */
+void coldplug_print_conf(FILE *f, const struct coldplug *cp)
+{
+	fprintf(f, "# qremap: cold-plugged devices (generated by 'qremap config')\n");
+	for (size_t i = 0; i < cp->n; i++) {
+		const struct cp_item *it = &cp->items[i];
+
+		if (it->kind == CP_GLOBAL) {
+			fprintf(f, "\n# %s\n# add to raw.qemu: -global %s.%s=%s\n", it->why,
+			        it->val[0], it->val[1], it->val[2]);
+			continue;
+		}
+		fprintf(f, "\n# %s\n[%s \"%s\"]\n", it->why, group_name(it->kind), it->id);
+		for (unsigned k = 0; k < it->n; k++)
+			fprintf(f, "%s = \"%s\"\n", it->key[k], it->val[k]);
+	}
+	for (size_t i = 0; i < cp->n_notes; i++)
+		fprintf(f, "\n# note: %s\n", cp->notes[i]);
+}
+
+/**
+ * coldplug_to_json() - as JSON: items with their options, and notes
+ * @cp:	result
+ *
+ * Return: new reference
+ */
+json_t *coldplug_to_json(const struct coldplug *cp)
+{
+	json_t *items = json_array(), *notes = json_array();
+
+	for (size_t i = 0; i < cp->n; i++) {
+		const struct cp_item *it = &cp->items[i];
+		json_t *opts = json_object();
+
+		for (unsigned k = 0; k < it->n; k++)
+			json_object_set_new(opts, it->key[k], json_string(it->val[k]));
+		json_array_append_new(items, json_pack("{s:s, s:s, s:o, s:s}", "group",
+		                                       group_name(it->kind), "id", it->id,
+		                                       "options", opts, "why", it->why));
+	}
+	for (size_t i = 0; i < cp->n_notes; i++)
+		json_array_append_new(notes, json_string(cp->notes[i]));
+	return json_pack("{s:o, s:o}", "items", items, "notes", notes);
+}
