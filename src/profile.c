@@ -1056,7 +1056,7 @@ static int load_nic_rule(const struct loader *ld, const struct ynode *n, struct 
 {
 	static const char where[] = "in a nics rule";
 	struct slot s[NIC_N];
-	int v;
+	int v = 0;
 
 	if (n->kind != Y_MAP)
 		return perr(ld, n->at,
@@ -1135,7 +1135,7 @@ static int load_disk_rule(const struct loader *ld, const struct ynode *n, struct
 {
 	static const char where[] = "in a disks rule";
 	struct slot s[DISK_N];
-	int v;
+	int v = 0;
 
 	if (n->kind != Y_MAP)
 		return perr(ld, n->at,
