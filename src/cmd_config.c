@@ -28,7 +28,10 @@ static void config_usage(FILE *f)
 	           "                 fragment: every section has a name of qremap's own, so\n"
 	           "                 none changes or deletes one of Incus's\n"
 	           "  --format json  the items and notes as JSON\n"
-	           "  --monitor PATH also create qremap's own QMP socket at PATH\n");
+	           "  --monitor PATH also create qremap's own QMP socket at PATH\n"
+	           "  --client-monitor PATH\n"
+	           "                 also make QEMU dial qremapd at PATH (e.g.\n"
+	           "                 /run/qremap/qremap.sock), reconnecting\n");
 }
 
 /**
@@ -46,6 +49,7 @@ int cmd_config(int argc, char **argv, const struct global_opts *g)
 	        {"qmp", required_argument, NULL, 'm'},
 	        {"format", required_argument, NULL, 'f'},
 	        {"monitor", required_argument, NULL, 'M'},
+	        {"client-monitor", required_argument, NULL, 'C'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -74,6 +78,9 @@ int cmd_config(int argc, char **argv, const struct global_opts *g)
 			break;
 		case 'M':
 			copts.monitor = optarg;
+			break;
+		case 'C':
+			copts.client_monitor = optarg;
 			break;
 		case 'h':
 			config_usage(stdout);
@@ -104,6 +111,8 @@ int cmd_config(int argc, char **argv, const struct global_opts *g)
 			inventory_free(&inv);
 		return EXIT_FAILED;
 	}
+	copts.reconnect_ms =
+	        inv.version.major > 9 || (inv.version.major == 9 && inv.version.minor >= 2);
 	if (coldplug_build(&inv, &prof, &copts, &cp, &err) < 0) {
 		log_error("%s", err.msg);
 		inventory_free(&inv);

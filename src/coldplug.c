@@ -294,6 +294,22 @@ int coldplug_build(const struct vm_inventory *inv, const struct profile *prof,
 		item_set(it, "chardev", "qremap");
 		item_set(it, "mode", "control");
 	}
+	if (opts && opts->client_monitor && opts->client_monitor[0]) {
+		/* QEMU dials qremapd at launch; without a reconnect delay a
+		 * missing listener would fail the start (facts.md §2)
+		 */
+		NEED(it = item_new(cp, CP_CHARDEV, "qremapd", "QEMU dials qremapd (client mode)"));
+		item_set(it, "backend", "socket");
+		item_set(it, "path", "%s", opts->client_monitor);
+		item_set(it, "server", "off");
+		if (opts->reconnect_ms)
+			item_set(it, "reconnect-ms", "1000");
+		else
+			item_set(it, "reconnect", "1");
+		NEED(it = item_new(cp, CP_MON, "qremapd", "qremapd's monitor of this VM"));
+		item_set(it, "chardev", "qremapd");
+		item_set(it, "mode", "control");
+	}
 	if (prof->acpi_unplug == ACPI_REFUSE) {
 		NEED(it = item_new(cp, CP_GLOBAL, "",
 		                   "native PCIe hotplug: unplugs in pre-start complete at once "

@@ -32,6 +32,7 @@ int cmd_inspect(int argc, char **argv, const struct global_opts *g);
 int cmd_remap(int argc, char **argv, const struct global_opts *g);
 int cmd_profile(int argc, char **argv, const struct global_opts *g);
 int cmd_config(int argc, char **argv, const struct global_opts *g);
+int cmd_incus(int argc, char **argv, const struct global_opts *g);
 
 int connect_monitor(const char *path, int timeout_ms, const struct global_opts *g,
                     struct qmp_client **out, struct qr_error *err);

@@ -25,6 +25,7 @@ static void usage(FILE *f)
 	           "  profile check|show|list       validate, resolve and find profiles\n"
 	           "  config --profile P --qmp PATH [--format args|conf|json]\n"
 	           "                                what to cold-plug at QEMU start for P\n"
+	           "  incus scriptlet               the pre-start handshake with qremapd\n"
 	           "\n"
 	           "Global options:\n"
 	           "  -v, --verbose    more messages (repeat for debug output)\n"
@@ -137,6 +138,8 @@ int main(int argc, char **argv)
 		return cmd_profile(argc, argv, &g);
 	if (!strcmp(cmd, "config"))
 		return cmd_config(argc, argv, &g);
+	if (!strcmp(cmd, "incus"))
+		return cmd_incus(argc, argv, &g);
 	log_error("unknown command '%s' (see qremap --help)", cmd);
 	return EXIT_USAGE;
 }

@@ -65,10 +65,15 @@ struct cp_item {
 
 /**
  * struct coldplug_opts - options
- * @monitor:	path of qremap's own QMP socket to add, or NULL for none
+ * @monitor:	path of qremap's own QMP socket to add (server mode), or NULL
+ * @client_monitor: path of qremapd's socket for QEMU to dial (client mode,
+ *		reconnecting), or NULL
+ * @reconnect_ms: spell the reconnect delay "reconnect-ms" (QEMU >= 9.2)
  */
 struct coldplug_opts {
 	const char *monitor;
+	const char *client_monitor;
+	bool reconnect_ms;
 };
 
 /**

@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* qremap - tests/integration/test_daemon.c: qremapd with several real VMs
+ *
+ * Each fixture VM's QEMU dials qremapd through a client-mode monitor, as
+ * Incus VMs do with the raw.qemu.conf from 'qremap config --client-monitor'.
+ * The test then plays the generated pre-start scriptlet over each VM's
+ * "Incus" monitor, call for call (handshake.h): query-chardev, system_reset,
+ * ringbuf-read until a line. It asserts every VM is remapped before Incus
+ * would send cont, concurrently, with one VM's QEMU deliberately stopped
+ * (SIGSTOP) in the middle of its remap not delaying the others; and that
+ * qremapd survives VMs going away, restarts (QEMU reconnects as nobody), and
+ * stops cleanly on SIGTERM.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "fixture.h"
+#include "qremap/handshake.h"
+#include "qremap/util.h"
+#include "testlib.h"
+
+#define N_VMS 3
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/**
+ * struct daemon - a qremapd the test started
+ * @pid:	its pid
+ * @dir:	socket, state and log live here
+ * @sock:	socket path
+ * @log:	its stderr
+ */
+struct daemon {
+	pid_t pid;
+	char dir[256];
+	char sock[300];
+	char log[300];
+};
+
+/* Start qremapd; wait, bounded, until it accepts connections. */
+static bool daemon_start(struct daemon *d, const char *profile)
+{
+	const char *bin = getenv("QREMAPD_BIN") ? getenv("QREMAPD_BIN") : QREMAPD_BIN_DEFAULT;
+	char state[320];
+	int64_t deadline;
+
+	snprintf(d->sock, sizeof(d->sock), "%s/qremapd.sock", d->dir);
+	snprintf(d->log, sizeof(d->log), "%s/qremapd.log", d->dir);
+	snprintf(state, sizeof(state), "%s/state", d->dir);
+	d->pid = fork();
+	if (d->pid < 0)
+		return false;
+	if (d->pid == 0) {
+		int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+
+		if (fd >= 0)
+			dup2(fd, STDERR_FILENO);
+		execl(bin, bin, "--socket", d->sock, "--state-dir", state, "--default-profile",
+		      profile, (char *)NULL);
+		_exit(127);
+	}
+	deadline = now_ms() + 10000;
+	while (now_ms() < deadline) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		bool ok;
+
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%.107s", d->sock);
+		ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+		if (fd >= 0)
+			close(fd);
+		if (ok)
+			return true;
+		/* the daemon gives no readiness event but its socket */
+		poll(NULL, 0, 20);
+	}
+	return false;
+}
+
+/* SIGTERM, then wait (bounded) for a clean exit; returns its exit status. */
+static int daemon_stop(struct daemon *d)
+{
+	int64_t deadline = now_ms() + 15000;
+	int status = -1;
+
+	if (d->pid <= 0)
+		return -1;
+	kill(d->pid, SIGTERM);
+	while (now_ms() < deadline) {
+		pid_t r = waitpid(d->pid, &status, WNOHANG);
+
+		if (r == d->pid) {
+			d->pid = 0;
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		}
+		poll(NULL, 0, 20);
+	}
+	kill(d->pid, SIGKILL);
+	waitpid(d->pid, NULL, 0);
+	d->pid = 0;
+	return -1;
+}
+
+static void print_log(const struct daemon *d)
+{
+	char line[512];
+	FILE *f = fopen(d->log, "re");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		fprintf(stderr, "  | %s", line);
+	fclose(f);
+}
+
+/* Start one VM whose QEMU dials the daemon; SATA placeholder for root. */
+static bool vm_start(struct fixture **f, const char *dir, const char *daemon_sock, int idx)
+{
+	static char names[N_VMS][16];
+	struct qr_error err = {0};
+	struct fixture_opts o;
+
+	fixture_opts_init(&o);
+	o.dir = dir;
+	snprintf(names[idx], sizeof(names[idx]), "vm%d", idx);
+	o.name = names[idx];
+	o.vcpus = 2;
+	o.nics = 1;
+	o.n_disks = 1;
+	o.client_monitor = daemon_sock;
+	if (getenv("QREMAP_QEMU"))
+		o.qemu = getenv("QREMAP_QEMU");
+	o.args[o.n_args++] = "-device";
+	o.args[o.n_args++] = "ich9-ahci,id=qremap_ahci";
+	o.args[o.n_args++] = "-blockdev";
+	o.args[o.n_args++] = "driver=null-co,node-name=qremap_sata0_null,size=67108864,"
+	                     "read-zeroes=on";
+	o.args[o.n_args++] = "-device";
+	o.args[o.n_args++] = "ide-hd,id=qremap_sata0,drive=qremap_sata0_null,bus=qremap_ahci.0";
+	if (fixture_start(&o, f, &err) < 0) {
+		fprintf(stderr, "fixture: %s\n", err.msg);
+		*f = NULL;
+		return false;
+	}
+	return true;
+}
+
+/* Scriptlet step 1: is qremapd there (its status chardev exists)? Bounded. */
+static bool wait_chardev(struct fixture *f, int timeout_ms, unsigned *calls)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+
+	while (now_ms() < deadline) {
+		struct qr_error err = {0};
+		json_t *ret = NULL, *c;
+		bool found = false;
+		size_t i;
+
+		(*calls)++;
+		if (qmp_execute(f->incus, "query-chardev", NULL, &ret, &err) < 0)
+			return false;
+		json_array_foreach(ret, i, c) found |=
+		        !strcmp(str_or(json_string_value(json_object_get(c, "label")), ""),
+		                HANDSHAKE_CHARDEV);
+		json_decref(ret);
+		if (found)
+			return true;
+		/* the test, unlike the scriptlet, may start before QEMU dialled */
+		poll(NULL, 0, 20);
+	}
+	return false;
+}
+
+/* Scriptlet step 2: the signal. */
+static bool signal_prestart(struct fixture *f, unsigned *calls)
+{
+	struct qr_error err = {0};
+
+	(*calls)++;
+	return qmp_execute(f->incus, "system_reset", NULL, NULL, &err) == 0;
+}
+
+/* Scriptlet step 3: ringbuf-read until a line; back to back, like the scriptlet. */
+static bool read_status(struct fixture *f, char *line, size_t len, unsigned max_polls,
+                        unsigned *calls)
+{
+	size_t have = 0;
+
+	line[0] = '\0';
+	for (unsigned i = 0; i < max_polls; i++) {
+		struct qr_error err = {0};
+		json_t *ret = NULL;
+
+		(*calls)++;
+		if (qmp_executef(f->incus, &ret, &err, "ringbuf-read", "{s:s, s:i, s:s}", "device",
+		                 HANDSHAKE_CHARDEV, "size", HANDSHAKE_RING_SIZE, "format",
+		                 "utf8") < 0) {
+			fprintf(stderr, "ringbuf-read: %s\n", err.msg);
+			return false;
+		}
+		snprintf(line + have, len - have, "%s", str_or(json_string_value(ret), ""));
+		have = strlen(line);
+		json_decref(ret);
+		if (strchr(line, '\n'))
+			return true;
+	}
+	return false;
+}
+
+/* Whether /machine/peripheral has @id, via the "Incus" monitor. */
+static bool has_device(struct fixture *f, const char *id)
+{
+	struct qr_error err = {0};
+	json_t *ret = NULL, *e;
+	bool found = false;
+	size_t i;
+
+	if (qmp_executef(f->incus, &ret, &err, "qom-list", "{s:s}", "path", "/machine/peripheral") <
+	    0)
+		return false;
+	json_array_foreach(ret, i, e) found |=
+	        !strcmp(str_or(json_string_value(json_object_get(e, "name")), ""), id);
+	json_decref(ret);
+	return found;
+}
+
+static bool log_has(const struct daemon *d, const char *what)
+{
+	char line[512];
+	bool found = false;
+	FILE *f = fopen(d->log, "re");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		found |= strstr(line, what) != NULL;
+	fclose(f);
+	return found;
+}
+
+static void test_daemon_many_vms_one_hung(void)
+{
+	struct fixture *vm[N_VMS] = {NULL};
+	char dirs[N_VMS][256], profile[320];
+	struct daemon d = {0};
+	unsigned calls[N_VMS] = {0};
+	char line[600];
+	int64_t t0, t_others;
+	FILE *pf;
+	bool ok = true;
+
+	if (!test_is_root())
+		SKIP("needs root (network namespaces, taps)");
+	snprintf(d.dir, sizeof(d.dir), "%s", test_tmpdir("daemon"));
+	chmod(d.dir, 0755);
+	snprintf(profile, sizeof(profile), "%s/vm.yaml", d.dir);
+	pf = fopen(profile, "we");
+	REQUIRE(pf);
+	fputs("qremap_profile: 1\nname: daemon-test\n"
+	      "nics:\n  - {match: \"*\", to: usb-net, mac_rewritten: warn}\n"
+	      "disks:\n  - {match: \"*\", to: sata}\n"
+	      "timeouts: {qmp_ms: 3000, unplug_ms: 3000}\n",
+	      pf);
+	fclose(pf);
+	REQUIRE(daemon_start(&d, profile));
+
+	for (int i = 0; i < N_VMS && ok; i++) {
+		snprintf(dirs[i], sizeof(dirs[i]), "%s", test_tmpdir("daemon-vm"));
+		ok = vm_start(&vm[i], dirs[i], d.sock, i);
+	}
+	CHECK(ok);
+	for (int i = 0; i < N_VMS && ok; i++) {
+		ok = wait_chardev(vm[i], 10000, &calls[i]);
+		CHECK(ok);
+	}
+	if (!ok)
+		goto out;
+
+	/* VM 0 signals, then its QEMU freezes in the middle of its remap */
+	CHECK(signal_prestart(vm[0], &calls[0]));
+	kill(vm[0]->qemu_pid, SIGSTOP);
+	t0 = now_ms();
+
+	/* the others: signal both, then poll both, as two Incus starts would */
+	for (int i = 1; i < N_VMS; i++)
+		CHECK(signal_prestart(vm[i], &calls[i]));
+	for (int i = 1; i < N_VMS; i++) {
+		CHECK(read_status(vm[i], line, sizeof(line), HANDSHAKE_MAX_POLLS, &calls[i]));
+		CHECK(str_has_prefix(line, HANDSHAKE_DONE));
+		/* remapped before Incus would send cont */
+		CHECK(has_device(vm[i], "dev-qremap_eth0"));
+		CHECK(!has_device(vm[i], "dev-incus_eth0"));
+		CHECK(!has_device(vm[i], "dev-incus_root"));
+		fprintf(stderr, "vm %d: %s", i, line);
+		fprintf(stderr,
+		        "vm %d: the scriptlet's handshake made %u QMP calls (1 query-chardev"
+		        " poll counted per wait, 1 system_reset, the rest ringbuf-read)\n",
+		        i, calls[i]);
+	}
+	t_others = now_ms() - t0;
+	fprintf(stderr, "the other VMs were done %lld ms after VM 0 froze\n", (long long)t_others);
+	/* VM 0's QMP timeout is 3 s: the others must not have waited for it */
+	CHECK(t_others < 3000);
+
+	/* VM 0 thaws: depending on where it froze, its remap goes on (the
+	 * signal was still in QEMU's output buffer) or timed out (then it
+	 * fails closed: "failed", and QEMU is told to quit). Never a hang.
+	 */
+	kill(vm[0]->qemu_pid, SIGCONT);
+	{
+		int pfd = (int)syscall(SYS_pidfd_open, vm[0]->qemu_pid, 0);
+		bool answered = read_status(vm[0], line, sizeof(line), 100000, &calls[0]);
+		bool done = answered && str_has_prefix(line, HANDSHAKE_DONE);
+		bool failed = answered && str_has_prefix(line, HANDSHAKE_FAILED);
+		struct pollfd p = {.fd = pfd, .events = POLLIN};
+		bool gone = !done && pfd >= 0 && poll(&p, 1, 10000) == 1;
+
+		fprintf(stderr, "vm 0 (frozen, then thawed): %s%s\n",
+		        answered ? line : "no status line; QEMU ",
+		        answered ? "" : (gone ? "quit" : "still running"));
+		CHECK(done || failed || gone);
+		if (done)
+			CHECK(has_device(vm[0], "dev-qremap_eth0") &&
+			      !has_device(vm[0], "dev-incus_eth0"));
+		if (pfd >= 0)
+			close(pfd);
+	}
+
+	/* qremapd survives a VM going away, and restarts: QEMU reconnects as nobody */
+	fixture_destroy(vm[2]);
+	vm[2] = NULL;
+	CHECK_INT(daemon_stop(&d), 0);
+	CHECK(access(d.sock, F_OK) != 0);
+	REQUIRE(daemon_start(&d, profile));
+	{
+		int64_t deadline = now_ms() + 10000;
+
+		while (!log_has(&d, "uid 65534") && now_ms() < deadline)
+			poll(NULL, 0, 50);
+		CHECK(log_has(&d, "uid 65534"));
+		calls[1] = 0;
+		CHECK(signal_prestart(vm[1], &calls[1]));
+		CHECK(read_status(vm[1], line, sizeof(line), HANDSHAKE_MAX_POLLS, &calls[1]));
+		/* already remapped: the second remap finds nothing to do */
+		CHECK(str_has_prefix(line, HANDSHAKE_NOTHING));
+	}
+	CHECK_INT(daemon_stop(&d), 0);
+out:
+	if (test_failures)
+		print_log(&d);
+	if (d.pid > 0)
+		daemon_stop(&d);
+	for (int i = 0; i < N_VMS; i++) {
+		if (!vm[i])
+			continue;
+		kill(vm[i]->qemu_pid, SIGCONT);
+		fixture_destroy(vm[i]);
+		nftw(dirs[i], rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	}
+	nftw(d.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+TEST_MAIN(test_daemon_many_vms_one_hung)
