@@ -22,3 +22,15 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 cd "$build"
 ctest --output-on-failure --timeout 900 "$@"
+
+# A short run of each libFuzzer target (tests/fuzz, docs/fuzzing.md): ~10 s
+# each, run in parallel. libFuzzer needs clang; gcc cannot build the fuzzers.
+if command -v clang >/dev/null 2>&1; then
+	CC=clang cmake -S "$top" -B "$build-fuzz" -DQREMAP_FUZZ=ON -DQREMAP_SANITIZE=ON \
+		-DQREMAP_TESTS=OFF >/dev/null
+	cmake --build "$build-fuzz" -j"$(nproc)" --target qremap_fuzzers
+	cd "$build-fuzz"
+	ctest -L fuzz --output-on-failure -j"$(nproc)"
+else
+	echo "test.sh: fuzzers skipped: clang not found (libFuzzer needs clang)"
+fi

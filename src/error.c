@@ -21,6 +21,8 @@ void qr_err_clear(struct qr_error *e)
 }
 
 static int err_vset(struct qr_error *e, enum qr_err_kind kind, const char *fmt, va_list ap)
+        _printf_(3, 0);
+static int err_vset(struct qr_error *e, enum qr_err_kind kind, const char *fmt, va_list ap)
 {
 	if (!e)
 		return -1;
