@@ -231,6 +231,7 @@ for n in /sys/class/net/*; do
 done
 
 for b in /sys/block/*; do
+	[ -e "$b/size" ] || continue # no block device at all: the glob stays literal
 	name=${b##*/}
 	case "$name" in loop* | ram* | zram*) continue ;; esac
 	# Controller: the nearest device at or above the disk with a driver
