@@ -2,8 +2,11 @@
 # Unpack QEMU 10.0 from Debian bookworm-backports beside the installed QEMU
 # (Debian 12's 7.2), so tests exercise both: their tap-queue and usb-net
 # behaviour differ (facts.md sections 4-5), and 10.0 is what Incus installs.
+# If the installed QEMU is not 7.2 (Incus from backports replaces it), 7.2
+# is unpacked from bookworm the same way, so the suite still runs both.
 #
 #   scripts/fetch-qemu.sh            -> .cache/qemu-10.0/qemu-system-x86_64
+#                                       (.cache/qemu-7.2/qemu-system-x86_64)
 #
 # Nothing is installed system-wide: a private apt configuration downloads the
 # .debs (apt-get download), dpkg-deb -x unpacks them under .cache, and a
@@ -12,10 +15,21 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cache=$top/.cache
-dest=$cache/qemu-10.0
-apt_dir=$cache/apt-bpo
-suite=bookworm-backports
-want=${QREMAP_QEMU10_VERSION:-10.0}
+if [ "${1:-}" = 7.2 ]; then
+	dest=$cache/qemu-7.2
+	apt_dir=$cache/apt-bookworm
+	suite=bookworm
+	want=7.2
+else
+	dest=$cache/qemu-10.0
+	apt_dir=$cache/apt-bpo
+	suite=bookworm-backports
+	want=${QREMAP_QEMU10_VERSION:-10.0}
+	# the installed QEMU stands in for 7.2 only if it is 7.2
+	if ! /usr/bin/qemu-system-x86_64 -version 2>/dev/null | grep -q "version 7\.2"; then
+		"$0" 7.2
+	fi
+fi
 
 if [ -x "$dest/qemu-system-x86_64" ] && "$dest/qemu-system-x86_64" -version 2>/dev/null | grep -q "version $want"; then
 	echo "fetch-qemu: $("$dest/qemu-system-x86_64" -version | head -1)"
@@ -34,7 +48,7 @@ opts=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o Dir::Etc::SourceParts=/
 apt-get "${opts[@]}" update -qq
 ver=$(apt-cache "${opts[@]}" policy qemu-system-x86 | awk '/Candidate:/ {print $2}')
 case "$ver" in
-*:"$want".*) ;;
+*:"$want"[.+]*) ;;
 *) echo "fetch-qemu: $suite offers qemu-system-x86 $ver, not $want.x" >&2; exit 1 ;;
 esac
 rm -rf "$dest/root" "$apt_dir/debs" && mkdir -p "$dest/root" "$apt_dir/debs"
