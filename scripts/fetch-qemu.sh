@@ -53,6 +53,9 @@ case "$ver" in
 esac
 rm -rf "$dest/root" "$apt_dir/debs" && mkdir -p "$dest/root" "$apt_dir/debs"
 (cd "$apt_dir/debs" && apt-get "${opts[@]}" download qemu-system-x86 qemu-system-data qemu-system-common seabios >/dev/null)
+# 7.2 finds its NIC option ROMs (efi-virtio.rom ...) only in ipxe-qemu; a
+# suite without the package (backports) has them in qemu-system-data
+(cd "$apt_dir/debs" && apt-get "${opts[@]}" download ipxe-qemu >/dev/null 2>&1) || true
 for d in "$apt_dir"/debs/*.deb; do
 	dpkg-deb -x "$d" "$dest/root"
 done
@@ -61,7 +64,7 @@ cat > "$dest/qemu-system-x86_64" <<WRAP
 #!/bin/sh
 # Debian's QEMU $ver, unpacked by scripts/fetch-qemu.sh (not installed).
 R='$dest/root'
-QEMU_MODULE_DIR="\$R/usr/lib/x86_64-linux-gnu/qemu" exec "\$R/usr/bin/qemu-system-x86_64" -L "\$R/usr/share/qemu" -L "\$R/usr/share/seabios" "\$@"
+QEMU_MODULE_DIR="\$R/usr/lib/x86_64-linux-gnu/qemu" exec "\$R/usr/bin/qemu-system-x86_64" -L "\$R/usr/share/qemu" -L "\$R/usr/share/seabios" -L "\$R/usr/lib/ipxe/qemu" "\$@"
 WRAP
 chmod 0755 "$dest/qemu-system-x86_64"
 # QEMU runs as nobody under the fixture (like Incus): keep the tree readable
