@@ -126,6 +126,9 @@ int cmd_config(int argc, char **argv, const struct global_opts *g)
 		coldplug_print_args(stdout, &cp);
 	} else if (!strcmp(format, "conf")) {
 		coldplug_print_conf(stdout, &cp);
+		/* arguments that can't go in raw.qemu.conf: say so on stderr */
+		if (coldplug_print_raw_qemu(stderr, &cp))
+			fputs("   <- also needed, as arguments (Incus: raw.qemu)\n", stderr);
 	} else {
 		json_t *j = coldplug_to_json(&cp);
 

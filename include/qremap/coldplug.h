@@ -95,6 +95,7 @@ int coldplug_build(const struct vm_inventory *inv, const struct profile *prof,
 void coldplug_free(struct coldplug *cp);
 void coldplug_print_args(FILE *f, const struct coldplug *cp);
 void coldplug_print_conf(FILE *f, const struct coldplug *cp);
+unsigned coldplug_print_raw_qemu(FILE *f, const struct coldplug *cp);
 json_t *coldplug_to_json(const struct coldplug *cp);
 
 #endif /* QREMAP_COLDPLUG_H */
