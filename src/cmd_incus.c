@@ -1,20 +1,326 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* qremap - cmd_incus.c: "qremap incus ...": the Incus side of qremapd */
 
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
+#include "qremap/coldplug.h"
 #include "qremap/handshake.h"
+#include "qremap/incus.h"
 #include "qremap/log.h"
+#include "qremap/plan.h"
+#include "qremap/profile.h"
 
 static void incus_usage(FILE *f)
 {
-	fprintf(f, "Usage: qremap incus scriptlet [--allow-unremapped]\n"
-	           "\n"
-	           "  scriptlet   print the raw.qemu.scriptlet whose pre-start stage signals\n"
-	           "              qremapd and waits, bounded, for its answer; the start fails\n"
-	           "              if qremapd fails or is absent, unless --allow-unremapped\n");
+	fprintf(f,
+	        "Usage: qremap incus enable VM --profile PROFILE [--allow-unremapped]\n"
+	        "       qremap incus disable VM\n"
+	        "       qremap incus status VM [--json]\n"
+	        "       qremap incus scriptlet [--allow-unremapped]\n"
+	        "Options for all: [--incus-socket PATH] [--qremapd-socket PATH]\n"
+	        "                 [--state-dir DIR]\n"
+	        "\n"
+	        "  enable     write what VM needs into its Incus configuration (it must be\n"
+	        "             stopped): placeholders and qremapd's client monitor in\n"
+	        "             raw.qemu.conf, -global arguments in raw.qemu, the pre-start\n"
+	        "             handshake in raw.qemu.scriptlet, user.qremap.profile; content\n"
+	        "             of your own is kept. Written with If-Match on the ETag read.\n"
+	        "  disable    remove exactly what enable added\n"
+	        "  status     profile, what is enabled, qremapd's last result for VM and the\n"
+	        "             devices as the guest sees them\n"
+	        "  scriptlet  print the raw.qemu.scriptlet alone\n"
+	        "\n"
+	        "Defaults: --incus-socket %s, --qremapd-socket /run/qremap/qremap.sock,\n"
+	        "--state-dir /run/qremap/state.\n",
+	        INCUS_DEFAULT_SOCKET);
+}
+
+/**
+ * struct incus_opts - options of "qremap incus"
+ * @vm:		instance name
+ * @profile:	profile (enable)
+ * @socket:	Incus's socket
+ * @qremapd:	qremapd's socket, for the client monitor
+ * @state_dir:	qremapd's state directory (status)
+ * @allow_unremapped: the scriptlet lets the VM start if qremapd is absent
+ * @json:	machine-readable status
+ */
+struct incus_opts {
+	const char *vm;
+	const char *profile;
+	const char *socket;
+	const char *qremapd;
+	const char *state_dir;
+	bool allow_unremapped;
+	bool json;
+};
+
+/* A config value of the instance, "" if unset. */
+static const char *conf_get(json_t *inst, const char *key)
+{
+	return str_or(json_string_value(json_object_get(json_object_get(inst, "config"), key)), "");
+}
+
+/* Read the instance and its ETag. */
+static int get_instance(const struct incus_opts *o, json_t **inst, char *etag, struct qr_error *err)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "/1.0/instances/%s", o->vm);
+	return incus_request(o->socket, "GET", path, NULL, NULL, inst, etag, 128, err);
+}
+
+/* PATCH the instance's config keys in @changes ("" removes a key). */
+static int patch_config(const struct incus_opts *o, json_t *changes, const char *etag,
+                        struct qr_error *err)
+{
+	json_t *body = json_pack("{s:O}", "config", changes);
+	char path[512];
+	int r;
+
+	snprintf(path, sizeof(path), "/1.0/instances/%s", o->vm);
+	r = incus_request(o->socket, "PATCH", path, body, etag, NULL, NULL, 0, err);
+	json_decref(body);
+	return r;
+}
+
+/* Whether a scriptlet is qremap's own. */
+static bool is_our_scriptlet(const char *s)
+{
+	return str_has_prefix(s, "# qremap: pre-start handshake");
+}
+
+static int incus_enable(const struct incus_opts *o)
+{
+	struct coldplug_opts copts = {.client_monitor = o->qremapd, .reconnect_ms = true};
+	struct handshake_opts hopts = {.allow_unremapped = o->allow_unremapped};
+	_cleanup_free_ char *block = NULL, *args = NULL, *script = NULL, *conf = NULL, *raw = NULL,
+	                    *old_conf = NULL, *old_raw = NULL;
+	struct qr_error err = {0};
+	struct vm_inventory inv;
+	struct coldplug cp;
+	struct profile prof;
+	json_t *inst = NULL, *env = NULL, *changes;
+	char etag[128], path[1024];
+	size_t len = 0;
+	const char *status, *qv;
+	FILE *m;
+	int rc = EXIT_FAILED;
+
+	if (profile_resolve(o->profile, path, sizeof(path), &err) < 0 ||
+	    profile_load_file(path, &prof, &err) < 0 || get_instance(o, &inst, etag, &err) < 0) {
+		log_error("%s", err.msg);
+		return EXIT_FAILED;
+	}
+	status = str_or(json_string_value(json_object_get(inst, "status")), "");
+	if (strcmp(status, "Stopped")) {
+		log_error("instance %s is %s: raw.qemu* can only change while it is stopped "
+		          "(incus stop %s)",
+		          o->vm, status, o->vm);
+		goto out;
+	}
+	if (conf_get(inst, INCUS_KEY_CONF)[0]) {
+		log_error("qremap is already enabled on %s (profile %s); run 'qremap incus disable "
+		          "%s' first to change it",
+		          o->vm, conf_get(inst, INCUS_KEY_PROFILE), o->vm);
+		goto out;
+	}
+	if (conf_get(inst, "raw.qemu.scriptlet")[0] &&
+	    !is_our_scriptlet(conf_get(inst, "raw.qemu.scriptlet"))) {
+		log_error("%s already has a raw.qemu.scriptlet of its own; merge 'qremap incus "
+		          "scriptlet' into it by hand (one qemu_hook() calling both)",
+		          o->vm);
+		goto out;
+	}
+	/* reconnect-ms needs QEMU >= 9.2: ask Incus which QEMU it runs */
+	if (incus_request(o->socket, "GET", "/1.0", NULL, NULL, &env, NULL, 0, &err) == 0) {
+		qv = json_string_value(
+		        json_object_get(json_object_get(env, "environment"), "driver_version"));
+		if (qv && strstr(qv, "| ")) {
+			int maj = 0, min = 0;
+
+			if (sscanf(strstr(qv, "| ") + 2, "%d.%d", &maj, &min) == 2)
+				copts.reconnect_ms = maj > 9 || (maj == 9 && min >= 2);
+		}
+	}
+	if (incus_instance_inventory(o->socket, o->vm, inst, &inv, &err) < 0 ||
+	    coldplug_build(&inv, &prof, &copts, &cp, &err) < 0) {
+		log_error("%s", err.msg);
+		inventory_free(&inv);
+		goto out;
+	}
+	inventory_free(&inv);
+	m = open_memstream(&block, &len);
+	coldplug_print_conf(m, &cp);
+	fclose(m);
+	m = open_memstream(&args, &len);
+	coldplug_print_raw_qemu(m, &cp);
+	fclose(m);
+	m = open_memstream(&script, &len);
+	handshake_scriptlet(m, &hopts);
+	fclose(m);
+	for (size_t i = 0; i < cp.n_notes; i++)
+		log_warn("%s", cp.notes[i]);
+	coldplug_free(&cp);
+
+	/* appended, after a separating newline: recorded exactly, for disable */
+	old_conf = strdup(conf_get(inst, "raw.qemu.conf"));
+	old_raw = strdup(conf_get(inst, "raw.qemu"));
+	if (!old_conf || !old_raw)
+		goto out;
+	{
+		_cleanup_free_ char *added = NULL, *added_raw = NULL;
+		size_t ol = strlen(old_conf);
+
+		if (asprintf(&added, "%s%s",
+		             ol && old_conf[ol - 1] != '\n' ? "\n\n"
+		             : ol                           ? "\n"
+		                                            : "",
+		             block) < 0 ||
+		    asprintf(&conf, "%s%s", old_conf, added) < 0)
+			goto out;
+		if (asprintf(&added_raw, "%s%s", args[0] && old_raw[0] ? " " : "", args) < 0 ||
+		    asprintf(&raw, "%s%s", old_raw, added_raw) < 0)
+			goto out;
+		changes =
+		        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "raw.qemu.conf", conf,
+		                  "raw.qemu", raw, "raw.qemu.scriptlet", script, INCUS_KEY_PROFILE,
+		                  prof.name, INCUS_KEY_CONF, added, INCUS_KEY_RAW_QEMU, added_raw);
+	}
+	if (patch_config(o, changes, etag, &err) < 0) {
+		log_error("%s", err.msg);
+		json_decref(changes);
+		goto out;
+	}
+	json_decref(changes);
+	printf("enabled qremap on %s with profile %s: %zu bytes added to raw.qemu.conf%s%s, "
+	       "pre-start scriptlet set\n",
+	       o->vm, prof.name, strlen(conf) - strlen(old_conf), args[0] ? ", raw.qemu += " : "",
+	       args);
+	printf("qremapd must run with access to %s (it maps %s to profile %s through %s)\n",
+	       o->qremapd, o->vm, prof.name, INCUS_KEY_PROFILE);
+	rc = EXIT_DONE;
+out:
+	json_decref(env);
+	json_decref(inst);
+	return rc;
+}
+
+static int incus_disable(const struct incus_opts *o)
+{
+	_cleanup_free_ char *conf = NULL, *raw = NULL;
+	struct qr_error err = {0};
+	json_t *inst = NULL, *changes;
+	const char *status;
+	char etag[128];
+	int rc = EXIT_FAILED;
+
+	if (get_instance(o, &inst, etag, &err) < 0) {
+		log_error("%s", err.msg);
+		return EXIT_FAILED;
+	}
+	status = str_or(json_string_value(json_object_get(inst, "status")), "");
+	if (strcmp(status, "Stopped")) {
+		log_error("instance %s is %s: stop it first", o->vm, status);
+		goto out;
+	}
+	if (!conf_get(inst, INCUS_KEY_CONF)[0] && !conf_get(inst, INCUS_KEY_PROFILE)[0]) {
+		printf("qremap is not enabled on %s: nothing to do\n", o->vm);
+		rc = EXIT_NOTHING;
+		goto out;
+	}
+	conf = incus_strip_added(conf_get(inst, "raw.qemu.conf"), conf_get(inst, INCUS_KEY_CONF));
+	raw = incus_strip_added(conf_get(inst, "raw.qemu"), conf_get(inst, INCUS_KEY_RAW_QEMU));
+	if (!conf || !raw)
+		goto out;
+	if (!strcmp(conf, conf_get(inst, "raw.qemu.conf")) && conf_get(inst, INCUS_KEY_CONF)[0])
+		log_warn("raw.qemu.conf no longer contains what qremap added (edited since?); "
+		         "left as it is");
+	changes = json_pack("{s:s, s:s, s:s, s:s, s:s}", "raw.qemu.conf", conf, "raw.qemu", raw,
+	                    INCUS_KEY_PROFILE, "", INCUS_KEY_CONF, "", INCUS_KEY_RAW_QEMU, "");
+	if (is_our_scriptlet(conf_get(inst, "raw.qemu.scriptlet")))
+		json_object_set_new(changes, "raw.qemu.scriptlet", json_string(""));
+	if (patch_config(o, changes, etag, &err) < 0) {
+		log_error("%s", err.msg);
+		json_decref(changes);
+		goto out;
+	}
+	json_decref(changes);
+	printf("disabled qremap on %s: its additions to raw.qemu.conf, raw.qemu and "
+	       "raw.qemu.scriptlet are removed\n",
+	       o->vm);
+	rc = EXIT_DONE;
+out:
+	json_decref(inst);
+	return rc;
+}
+
+static int incus_status(const struct incus_opts *o)
+{
+	struct qr_error err = {0};
+	json_t *inst = NULL, *st, *out, *devs;
+	char path[1024], etag[128];
+	const char *dev;
+	json_t *d;
+
+	if (get_instance(o, &inst, etag, &err) < 0) {
+		log_error("%s", err.msg);
+		return EXIT_FAILED;
+	}
+	snprintf(path, sizeof(path), "%s/%s.json", o->state_dir, o->vm);
+	st = json_load_file(path, 0, NULL);
+	out = json_pack("{s:s, s:s, s:s, s:b, s:b, s:o}", "instance", o->vm, "status",
+	                str_or(json_string_value(json_object_get(inst, "status")), "?"), "profile",
+	                conf_get(inst, INCUS_KEY_PROFILE), "conf_added",
+	                conf_get(inst, INCUS_KEY_CONF)[0] != '\0', "scriptlet",
+	                is_our_scriptlet(conf_get(inst, "raw.qemu.scriptlet")), "last_remap",
+	                st ? st : json_null());
+	/* NICs on io.bus=usb (Incus >= 6.11) are usb-net already, with N queues */
+	devs = json_object_get(inst, "expanded_devices");
+	json_object_set_new(out, "usb_nics", json_array());
+	json_object_foreach(
+	        devs, dev,
+	        d) if (!strcmp(str_or(json_string_value(json_object_get(d, "io.bus")), ""), "usb"))
+	        json_array_append_new(json_object_get(out, "usb_nics"), json_string(dev));
+	if (o->json) {
+		json_dumpf(out, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+	} else {
+		json_t *ch = json_object_get(st, "changes"), *c;
+		size_t i;
+
+		printf("instance:   %s (%s)\n", o->vm,
+		       json_string_value(json_object_get(out, "status")));
+		printf("profile:    %s\n", str_or(conf_get(inst, INCUS_KEY_PROFILE)[0]
+		                                          ? conf_get(inst, INCUS_KEY_PROFILE)
+		                                          : NULL,
+		                                  "(qremap not enabled)"));
+		printf("enabled:    raw.qemu.conf %s, scriptlet %s\n",
+		       conf_get(inst, INCUS_KEY_CONF)[0] ? "yes" : "no",
+		       is_our_scriptlet(conf_get(inst, "raw.qemu.scriptlet")) ? "yes" : "no");
+		printf("last remap: %s\n",
+		       st ? str_or(json_string_value(json_object_get(st, "outcome")), "?")
+		          : "none recorded by qremapd");
+		json_array_foreach(ch, i, c) printf(
+		        "  %s %s: %s -> %s%s%s\n", json_string_value(json_object_get(c, "kind")),
+		        json_string_value(json_object_get(c, "name")),
+		        json_string_value(json_object_get(c, "old")),
+		        json_string_value(json_object_get(c, "new")),
+		        json_object_get(c, "guest_mac") ? ", guest MAC " : "",
+		        str_or(json_string_value(json_object_get(c, "guest_mac")), ""));
+		json_array_foreach(json_object_get(out, "usb_nics"), i, c) printf(
+		        "note: NIC %s uses io.bus=usb: Incus gives its usb-net one tap queue "
+		        "per vCPU, and usb-net only reads the first (facts.md §4); a profile "
+		        "rule 'to: usb-net' matching it replaces it with a single-queue one\n",
+		        json_string_value(c));
+	}
+	json_decref(out);
+	json_decref(inst);
+	return EXIT_DONE;
 }
 
 /**
@@ -27,24 +333,79 @@ static void incus_usage(FILE *f)
  */
 int cmd_incus(int argc, char **argv, const struct global_opts *g)
 {
-	struct handshake_opts o = {0};
+	static const struct option longopts[] = {
+	        {"profile", required_argument, NULL, 'P'},
+	        {"incus-socket", required_argument, NULL, 'I'},
+	        {"qremapd-socket", required_argument, NULL, 'Q'},
+	        {"state-dir", required_argument, NULL, 'S'},
+	        {"allow-unremapped", no_argument, NULL, 'A'},
+	        {"json", no_argument, NULL, 'j'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
+	};
+	struct incus_opts o = {.socket = INCUS_DEFAULT_SOCKET,
+	                       .qremapd = "/run/qremap/qremap.sock",
+	                       .state_dir = "/run/qremap/state"};
+	const char *sub;
+	int opt;
 
 	(void)g;
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		incus_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : EXIT_DONE;
 	}
-	if (!strcmp(argv[1], "scriptlet")) {
-		for (int i = 2; i < argc; i++) {
-			if (strcmp(argv[i], "--allow-unremapped")) {
-				log_error("incus scriptlet: unknown option '%s'", argv[i]);
-				return EXIT_USAGE;
-			}
+	sub = argv[1];
+	optind = 2;
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'P':
+			o.profile = optarg;
+			break;
+		case 'I':
+			o.socket = optarg;
+			break;
+		case 'Q':
+			o.qremapd = optarg;
+			break;
+		case 'S':
+			o.state_dir = optarg;
+			break;
+		case 'A':
 			o.allow_unremapped = true;
+			break;
+		case 'j':
+			o.json = true;
+			break;
+		case 'h':
+			incus_usage(stdout);
+			return EXIT_DONE;
+		default:
+			incus_usage(stderr);
+			return EXIT_USAGE;
 		}
-		handshake_scriptlet(stdout, &o);
+	}
+	if (!strcmp(sub, "scriptlet")) {
+		struct handshake_opts h = {.allow_unremapped = o.allow_unremapped};
+
+		handshake_scriptlet(stdout, &h);
 		return fflush(stdout) == 0 ? EXIT_DONE : EXIT_FAILED;
 	}
-	log_error("incus: unknown subcommand '%s'", argv[1]);
+	if (optind != argc - 1) {
+		log_error("incus %s: which instance? (qremap incus %s VM)", sub, sub);
+		return EXIT_USAGE;
+	}
+	o.vm = argv[optind];
+	if (!strcmp(sub, "enable")) {
+		if (!o.profile) {
+			log_error("incus enable: --profile is required");
+			return EXIT_USAGE;
+		}
+		return incus_enable(&o);
+	}
+	if (!strcmp(sub, "disable"))
+		return incus_disable(&o);
+	if (!strcmp(sub, "status"))
+		return incus_status(&o);
+	log_error("incus: unknown subcommand '%s' (enable, disable, status, scriptlet)", sub);
 	return EXIT_USAGE;
 }

@@ -26,7 +26,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "qremap/handshake.h"
+#include "qremap/incus.h"
 #include "qremap/inventory.h"
 #include "qremap/log.h"
 #include "qremap/plan.h"
@@ -49,6 +52,7 @@
  * @map_profile: their profiles
  * @n_map:	number of mappings
  * @any_peer:	accept peers whose executable isn't qemu-system-* (tests)
+ * @incus:	Incus's socket, for user.qremap.profile ("" to not ask Incus)
  */
 struct daemon_cfg {
 	const char *socket;
@@ -58,9 +62,11 @@ struct daemon_cfg {
 	const char *map_profile[MAX_MAP];
 	size_t n_map;
 	bool any_peer;
+	const char *incus;
 };
 
-static struct daemon_cfg cfg = {.socket = DEFAULT_SOCKET, .state_dir = DEFAULT_STATE_DIR};
+static struct daemon_cfg cfg = {
+        .socket = DEFAULT_SOCKET, .state_dir = DEFAULT_STATE_DIR, .incus = INCUS_DEFAULT_SOCKET};
 static volatile sig_atomic_t got_term;
 static pthread_mutex_t busy_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t busy_cond = PTHREAD_COND_INITIALIZER;
@@ -101,12 +107,36 @@ static bool is_qemu(pid_t pid)
 	return str_has_prefix(base, "qemu-system-");
 }
 
-/* The profile for VM @name, or NULL. */
-static const char *profile_for(const char *name)
+/*
+ * The profile for VM @name, into @buf: --profile-for, else the instance's
+ * user.qremap.profile in Incus (written by "qremap incus enable"), else
+ * --default-profile. NULL if none.
+ */
+static const char *profile_for(const char *name, char *buf, size_t len)
 {
+	struct qr_error err = {0};
+	json_t *inst = NULL;
+	char path[512];
+
 	for (size_t i = 0; i < cfg.n_map; i++)
 		if (!strcmp(cfg.map_vm[i], name))
 			return cfg.map_profile[i];
+	if (cfg.incus[0] && access(cfg.incus, F_OK) == 0) {
+		snprintf(path, sizeof(path), "/1.0/instances/%s", name);
+		if (incus_request(cfg.incus, "GET", path, NULL, NULL, &inst, NULL, 0, &err) == 0) {
+			const char *p = json_string_value(json_object_get(
+			        json_object_get(inst, "config"), INCUS_KEY_PROFILE));
+
+			if (p && p[0]) {
+				snprintf(buf, len, "%s", p);
+				json_decref(inst);
+				return buf;
+			}
+			json_decref(inst);
+		} else {
+			log_debug("vm %s: no profile from Incus: %s", name, err.msg);
+		}
+	}
 	return cfg.def_profile;
 }
 
@@ -139,7 +169,8 @@ static void save_state(const char *name, json_t *j)
 /* The remap itself; returns the status line for the scriptlet in @line. */
 static void run_remap(struct qmp_client *c, const char *name, pid_t pid, char *line, size_t len)
 {
-	const char *pname = profile_for(name);
+	char pbuf[256];
+	const char *pname = profile_for(name, pbuf, sizeof(pbuf));
 	struct inventory_opts iopts = {.pid = pid};
 	struct remap_opts ropts = {.pid = pid, .quit_on_unsafe = true};
 	struct qr_error err = {0};
@@ -260,8 +291,7 @@ static void *session_main(void *arg)
 		pthread_mutex_lock(&busy_lock);
 		busy++;
 		pthread_mutex_unlock(&busy_lock);
-		log_info("vm %s: pre-start signal, remapping with profile %s", name,
-		         str_or(profile_for(name), "(none)"));
+		log_info("vm %s: pre-start signal, remapping", name);
 		run_remap(c, name, s.pid, line, sizeof(line));
 		/* resets the remap itself sent are not new signals */
 		while ((ev = qmp_take_event(c, "RESET", NULL, NULL)))
@@ -365,9 +395,11 @@ static void usage(FILE *f)
 	        "  --state-dir DIR      per-VM results, NAME.json (default %s)\n"
 	        "  --default-profile P  profile for VMs with no --profile-for\n"
 	        "  --profile-for VM=P   profile for one VM (by its QEMU -name)\n"
+	        "  --incus-socket PATH  ask Incus for a VM's user.qremap.profile (default\n"
+	        "                       %s; \"\" to not ask)\n"
 	        "  --any-peer           accept peers that aren't qemu-system-* (tests only)\n"
 	        "  -v, -q               more / fewer messages\n",
-	        DEFAULT_SOCKET, DEFAULT_STATE_DIR);
+	        DEFAULT_SOCKET, DEFAULT_STATE_DIR, INCUS_DEFAULT_SOCKET);
 }
 
 int main(int argc, char **argv)
@@ -378,6 +410,7 @@ int main(int argc, char **argv)
 	        {"default-profile", required_argument, NULL, 'd'},
 	        {"profile-for", required_argument, NULL, 'p'},
 	        {"any-peer", no_argument, NULL, 'A'},
+	        {"incus-socket", required_argument, NULL, 'I'},
 	        {"verbose", no_argument, NULL, 'v'},
 	        {"quiet", no_argument, NULL, 'q'},
 	        {"help", no_argument, NULL, 'h'},
@@ -414,6 +447,9 @@ int main(int argc, char **argv)
 		case 'A':
 			cfg.any_peer = true;
 			break;
+		case 'I':
+			cfg.incus = optarg;
+			break;
 		case 'v':
 			log_set_level(LOG_LVL_DEBUG);
 			break;
@@ -432,8 +468,9 @@ int main(int argc, char **argv)
 		log_error("unexpected argument '%s'", argv[optind]);
 		return 2;
 	}
-	/* jansson seeds its hash function lazily; do it before any thread */
+	/* jansson and libcurl set up global state lazily; do it before any thread */
 	json_object_seed(0);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 	signal(SIGPIPE, SIG_IGN);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * qremap - remap Incus/QEMU devices for guests without PCI hotplug
+ *
+ * incus.h - the Incus REST API over its unix socket (libcurl), and what
+ * qremap reads from and writes to an instance's configuration.
+ *
+ * qremap's additions to an instance are always recognisable, so that
+ * "qremap incus disable" removes exactly them: the block appended to
+ * raw.qemu.conf (recorded verbatim in user.qremap.conf: raw.qemu.conf can't
+ * carry comment markers, see coldplug_print_conf()), the suffix appended to
+ * raw.qemu (user.qremap.raw_qemu), a raw.qemu.scriptlet that starts with
+ * qremap's header, and the user.qremap.* keys themselves. Writes use If-Match with the ETag read,
+ * so a concurrent change makes the write fail rather than be lost.
+ */
+#ifndef QREMAP_INCUS_H
+#define QREMAP_INCUS_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "qremap/error.h"
+#include "qremap/inventory.h"
+
+#define INCUS_DEFAULT_SOCKET "/var/lib/incus/unix.socket"
+#define INCUS_KEY_PROFILE    "user.qremap.profile"
+#define INCUS_KEY_CONF       "user.qremap.conf"
+#define INCUS_KEY_RAW_QEMU   "user.qremap.raw_qemu"
+
+int incus_request(const char *socket, const char *method, const char *path, json_t *body,
+                  const char *if_match, json_t **metadata, char *etag, size_t etag_len,
+                  struct qr_error *err);
+int incus_instance_inventory(const char *socket, const char *name, json_t *instance,
+                             struct vm_inventory *inv, struct qr_error *err);
+int incus_parse_size(const char *s, uint64_t *bytes);
+char *incus_strip_added(const char *value, const char *added);
+
+#endif /* QREMAP_INCUS_H */
