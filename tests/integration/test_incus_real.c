@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* qremap - tests/integration/test_incus_real.c: against a real Incus
+ *
+ * Only where Incus can start VMs (../shared/incus-rig/setup.sh makes one on
+ * machines like ours); otherwise the test says why and skips. It creates its
+ * own bridge network and VM, runs "qremap incus enable", starts qremapd and
+ * then "incus start": Incus hot-plugs, the generated scriptlet signals
+ * qremapd at pre-start and waits, and the test guest must boot through the
+ * remapped devices (usb-net + SATA), answer pings on the test's own bridge
+ * with 0 lost, and see its disk through AHCI. "qremap incus disable" must
+ * give back the instance's configuration byte for byte.
+ */
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "qremap/incus.h"
+#include "qremap/util.h"
+#include "testlib.h"
+
+static const char *qremap_bin(void)
+{
+	return getenv("QREMAP_BIN") ? getenv("QREMAP_BIN") : QREMAP_BIN_DEFAULT;
+}
+
+/* Run a command; 0 on exit status 0. Output is discarded unless @out. */
+static int run(char **out, const char *arg0, ...)
+{
+	const char *argv[32] = {arg0};
+	size_t n = 1;
+	va_list ap;
+
+	va_start(ap, arg0);
+	while (n < ARRAY_SIZE(argv) - 1 && (argv[n] = va_arg(ap, const char *)))
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	return test_run_capture(argv, out, NULL);
+}
+
+/* The instance's config as JSON text with sorted keys (for byte comparisons). */
+static char *config_text(const char *vm)
+{
+	struct qr_error err = {0};
+	json_t *inst = NULL;
+	char path[256], *text;
+
+	snprintf(path, sizeof(path), "/1.0/instances/%s", vm);
+	if (incus_request(INCUS_DEFAULT_SOCKET, "GET", path, NULL, NULL, &inst, NULL, 0, &err) < 0)
+		return NULL;
+	text = json_dumps(json_object_get(inst, "config"), JSON_SORT_KEYS | JSON_INDENT(1));
+	json_decref(inst);
+	return text;
+}
+
+/* Whether Incus is there and its qemu driver works; why not in @why. */
+static bool incus_usable(char *why, size_t len)
+{
+	struct qr_error err = {0};
+	json_t *md = NULL;
+	const char *drv;
+	bool ok;
+
+	if (access(INCUS_DEFAULT_SOCKET, F_OK)) {
+		snprintf(why, len, "no Incus at %s (../shared/incus-rig/setup.sh sets one up)",
+		         INCUS_DEFAULT_SOCKET);
+		return false;
+	}
+	if (incus_request(INCUS_DEFAULT_SOCKET, "GET", "/1.0", NULL, NULL, &md, NULL, 0, &err) <
+	    0) {
+		snprintf(why, len, "Incus does not answer: %s", err.msg);
+		return false;
+	}
+	drv = json_string_value(json_object_get(json_object_get(md, "environment"), "driver"));
+	ok = drv && strstr(drv, "qemu");
+	if (!ok)
+		snprintf(why, len, "Incus has no working qemu driver (driver: %s)",
+		         str_or(drv, "?"));
+	json_decref(md);
+	return ok;
+}
+
+static void test_incus_enable_start_disable(void)
+{
+	char why[256], vm[64], net[32], subnet[32], guest_ip[48], host_ip[48], sock[160], dir[128],
+	        profile[192], rawq[1024], cmdline[256];
+	_cleanup_free_ char *before = NULL, *after = NULL, *console = NULL, *out = NULL;
+	const char *guest = getenv("QREMAP_INCUS_GUEST_DIR") ? getenv("QREMAP_INCUS_GUEST_DIR")
+	                                                     : "/var/tmp/incus-rig/guest";
+	unsigned tag = (unsigned)getpid() % 200 + 20;
+	pid_t qremapd = -1;
+	int64_t deadline;
+	FILE *f;
+
+	if (!test_is_root())
+		SKIP("needs root");
+	if (!incus_usable(why, sizeof(why)))
+		SKIP("%s", why);
+	snprintf(vm, sizeof(vm), "qremap-t%d", (int)getpid());
+	snprintf(net, sizeof(net), "qrt%u", tag);
+	snprintf(subnet, sizeof(subnet), "10.79.%u", tag);
+	snprintf(host_ip, sizeof(host_ip), "%s.1/24", subnet);
+	snprintf(guest_ip, sizeof(guest_ip), "%s.2", subnet);
+	snprintf(dir, sizeof(dir), "/run/qremap-test-%d", (int)getpid());
+	snprintf(sock, sizeof(sock), "%s/qremap.sock", dir);
+	snprintf(profile, sizeof(profile), "%s/macos-test.yaml", dir);
+	mkdir(dir, 0755);
+	f = fopen(profile, "we");
+	REQUIRE(f);
+	/* the macOS layout; warn: Incus's QEMU 10.0.2 forces 0x40 into usb-net's MAC */
+	fputs("qremap_profile: 1\nname: incus-test\n"
+	      "nics:\n  - {match: \"*\", to: usb-net, mac_rewritten: warn}\n"
+	      "disks:\n  - {match: \"*\", to: sata}\n",
+	      f);
+	fclose(f);
+
+	/* our own bridge: test traffic stays on it */
+	run(NULL, "incus", "network", "delete", net, NULL); /* a leftover of a killed run */
+	{
+		char addr[64];
+
+		snprintf(addr, sizeof(addr), "ipv4.address=%s", host_ip);
+		REQUIRE(run(NULL, "incus", "network", "create", net, addr, "ipv4.nat=false",
+		            "ipv4.dhcp=false", "ipv6.address=none", NULL) == 0);
+	}
+	REQUIRE(run(NULL, "incus", "init", "--empty", "--vm", vm, "--no-profiles", "-s", "default",
+	            "-c", "security.secureboot=false", "-c", "limits.cpu=2", "-c",
+	            "limits.memory=512MiB", NULL) == 0);
+	REQUIRE(run(NULL, "incus", "config", "device", "add", vm, "root", "disk", "path=/",
+	            "pool=default", NULL) == 0);
+	{
+		char netarg[64];
+
+		snprintf(netarg, sizeof(netarg), "network=%s", net);
+		REQUIRE(run(NULL, "incus", "config", "device", "add", vm, "eth0", "nic", netarg,
+		            "hwaddr=10:66:6a:51:52:53", NULL) == 0);
+	}
+	/* what every VM on this machine needs (../shared/incus-rig/README.md) */
+	snprintf(cmdline, sizeof(cmdline), "console=ttyS0 qremap.ip=%s/24", guest_ip);
+	snprintf(rawq, sizeof(rawq),
+	         "-cpu max -kernel %s/vmlinuz -initrd %s/initrd.img -append \"%s\"", guest, guest,
+	         cmdline);
+	REQUIRE(run(NULL, "incus", "config", "set", vm, "raw.qemu", rawq, NULL) == 0);
+	REQUIRE(run(NULL, "incus", "config", "set", vm, "raw.qemu.conf",
+	            "[device \"qemu_vsock\"]\n\n[machine]\naccel = \"tcg\"\n", NULL) == 0);
+	before = config_text(vm);
+	REQUIRE(before);
+
+	/* enable, then start with qremapd */
+	{
+		const char *argv[] = {qremap_bin(), "incus", "enable",           vm,
+		                      "--profile",  profile, "--qremapd-socket", sock,
+		                      NULL};
+		char *errs = NULL;
+		int rc = test_run_capture(argv, &out, &errs);
+
+		if (rc)
+			fprintf(stderr, "enable: %s%s\n", out, errs);
+		free(errs);
+		REQUIRE(rc == 0);
+	}
+	qremapd = fork();
+	if (qremapd == 0) {
+		char log[192];
+		int fd;
+
+		snprintf(log, sizeof(log), "%s/qremapd.log", dir);
+		fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd >= 0)
+			dup2(fd, STDERR_FILENO);
+		execl(QREMAPD_BIN_DEFAULT, QREMAPD_BIN_DEFAULT, "--socket", sock, "--state-dir",
+		      dir, (char *)NULL);
+		_exit(127);
+	}
+	REQUIRE(qremapd > 0);
+	{
+		int rc = run(&out, "incus", "start", vm, NULL);
+
+		if (rc)
+			fprintf(stderr, "incus start: %s\n", out);
+		CHECK_INT(rc, 0);
+	}
+	/* the guest on the console: bounded, polling Incus's console log */
+	deadline = now_ms() + 180000;
+	while (now_ms() < deadline) {
+		free(console);
+		console = NULL;
+		run(&console, "incus", "console", vm, "--show-log", NULL);
+		if (console && strstr(console, "QG READY"))
+			break;
+		poll(NULL, 0, 1000);
+	}
+	CHECK_CONTAINS(console, "QG READY");
+	CHECK_CONTAINS(console, "driver=cdc_ether");
+	CHECK_CONTAINS(console, "driver=ahci");
+	CHECK(!strstr(console, "driver=virtio_net"));
+	{
+		char *pout = NULL;
+
+		run(&pout, "busybox", "ping", "-q", "-c", "50", "-i", "0.1", "-W", "2", guest_ip,
+		    NULL);
+		fprintf(stderr, "ping over the test bridge: %s\n", pout ? pout : "(none)");
+		CHECK_CONTAINS(pout, "50 packets transmitted, 50 packets received");
+		free(pout);
+	}
+	run(NULL, "incus", "stop", "--force", vm, NULL);
+	{
+		char *errs = NULL;
+		const char *argv[] = {qremap_bin(), "incus", "disable", vm, NULL};
+
+		CHECK_INT(test_run_capture(argv, &out, &errs), 0);
+		free(errs);
+	}
+	after = config_text(vm);
+	CHECK(after && !strcmp(before, after));
+	if (after && strcmp(before, after))
+		fprintf(stderr, "config before enable:\n%s\nafter disable:\n%s\n", before, after);
+
+	if (qremapd > 0) {
+		kill(qremapd, SIGTERM);
+		waitpid(qremapd, NULL, 0);
+	}
+	run(NULL, "incus", "delete", "--force", vm, NULL);
+	run(NULL, "incus", "network", "delete", net, NULL);
+	unlink(profile);
+	{
+		char p[256];
+
+		snprintf(p, sizeof(p), "%s/qremapd.log", dir);
+		if (test_failures) {
+			char *l = NULL;
+
+			run(&l, "cat", p, NULL);
+			fprintf(stderr, "qremapd log:\n%s\n", l);
+			free(l);
+		}
+		unlink(p);
+		snprintf(p, sizeof(p), "%s/%s.json", dir, vm);
+		unlink(p);
+	}
+	rmdir(dir);
+}
+
+TEST_MAIN(test_incus_enable_start_disable)
