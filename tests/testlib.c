@@ -2,6 +2,7 @@
 /* qremap - tests/testlib.c: run the registered tests, report, set exit code */
 
 #include <errno.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -164,6 +165,25 @@ bool test_is_root(void)
  *
  * Return: static path, valid until the next call
  */
+/* nftw() callback for test_rmtree(). */
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/**
+ * test_rmtree() - remove a directory a test made, with everything in it
+ * @dir:	directory (nothing happens if "" or NULL)
+ */
+void test_rmtree(const char *dir)
+{
+	if (dir && dir[0])
+		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 const char *test_tmpdir(const char *tag)
 {
 	static char path[256];

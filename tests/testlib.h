@@ -26,12 +26,12 @@ extern bool test_skipped;
 
 #define TEST_SKIP_CODE 77
 
-#define CHECK(cond)                                                                              \
-	do {                                                                                     \
-		if (!(cond)) {                                                                   \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-			test_failures++;                                                         \
-		}                                                                                \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);   \
+			test_failures++;                                                           \
+		}                                                                                  \
 	} while (0)
 
 #define REQUIRE(cond)                                                                              \
@@ -43,66 +43,69 @@ extern bool test_skipped;
 		}                                                                                  \
 	} while (0)
 
-#define CHECK_INT(a, b)                                                                          \
-	do {                                                                                     \
-		long long a_ = (long long)(a), b_ = (long long)(b);                              \
-		if (a_ != b_) {                                                                  \
-			fprintf(stderr, "%s:%d: CHECK failed: %s == %s (%lld != %lld)\n",        \
-				__FILE__, __LINE__, #a, #b, a_, b_);                             \
-			test_failures++;                                                         \
-		}                                                                                \
+#define CHECK_INT(a, b)                                                                            \
+	do {                                                                                       \
+		long long a_ = (long long)(a), b_ = (long long)(b);                                \
+		if (a_ != b_) {                                                                    \
+			fprintf(stderr, "%s:%d: CHECK failed: %s == %s (%lld != %lld)\n",          \
+			        __FILE__, __LINE__, #a, #b, a_, b_);                               \
+			test_failures++;                                                           \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_STR(a, b)                                                                          \
-	do {                                                                                     \
-		const char *a_ = (a), *b_ = (b);                                                 \
-		if (!a_ || !b_ || strcmp(a_, b_)) {                                              \
-			fprintf(stderr, "%s:%d: CHECK failed: %s == %s (\"%s\" != \"%s\")\n",    \
-				__FILE__, __LINE__, #a, #b, a_ ? a_ : "(null)", b_ ? b_ : "(null)"); \
-			test_failures++;                                                         \
-		}                                                                                \
+#define CHECK_STR(a, b)                                                                            \
+	do {                                                                                       \
+		const char *a_ = (a), *b_ = (b);                                                   \
+		if (!a_ || !b_ || strcmp(a_, b_)) {                                                \
+			fprintf(stderr, "%s:%d: CHECK failed: %s == %s (\"%s\" != \"%s\")\n",      \
+			        __FILE__, __LINE__, #a, #b, a_ ? a_ : "(null)",                    \
+			        b_ ? b_ : "(null)");                                               \
+			test_failures++;                                                           \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_CONTAINS(hay, needle)                                                              \
-	do {                                                                                     \
-		const char *h_ = (hay), *n_ = (needle);                                          \
-		if (!h_ || !strstr(h_, n_)) {                                                    \
+#define CHECK_CONTAINS(hay, needle)                                                                \
+	do {                                                                                       \
+		const char *h_ = (hay), *n_ = (needle);                                            \
+		if (!h_ || !strstr(h_, n_)) {                                                      \
 			fprintf(stderr, "%s:%d: CHECK failed: \"%s\" contains \"%s\"\n", __FILE__, \
-				__LINE__, h_ ? h_ : "(null)", n_);                               \
-			test_failures++;                                                         \
-		}                                                                                \
+			        __LINE__, h_ ? h_ : "(null)", n_);                                 \
+			test_failures++;                                                           \
+		}                                                                                  \
 	} while (0)
 
-#define SKIP(...)                                                                                \
-	do {                                                                                     \
-		fprintf(stderr, "SKIP: " __VA_ARGS__);                                           \
-		fputc('\n', stderr);                                                             \
-		test_skipped = true;                                                             \
-		return;                                                                          \
+#define SKIP(...)                                                                                  \
+	do {                                                                                       \
+		fprintf(stderr, "SKIP: " __VA_ARGS__);                                             \
+		fputc('\n', stderr);                                                               \
+		test_skipped = true;                                                               \
+		return;                                                                            \
 	} while (0)
 
 int test_main(int argc, char **argv, const struct test_case *tests, size_t n);
 int test_run_capture(const char *const *argv, char **out, char **errout);
 bool test_is_root(void);
 const char *test_tmpdir(const char *tag);
+void test_rmtree(const char *dir);
 
 /* Each test program ends with: TEST_MAIN(test_a, test_b, ...) */
-#define TEST_MAIN(...)                                                                           \
-	int main(int argc, char **argv)                                                          \
-	{                                                                                        \
-		void (*fns[])(void) = { __VA_ARGS__ };                                           \
-		static const char names[] = #__VA_ARGS__;                                        \
-		struct test_case tc[sizeof(fns) / sizeof(fns[0])];                               \
-		static char buf[sizeof(names)];                                                  \
-		char *save = NULL, *tok;                                                         \
-		size_t i = 0;                                                                    \
-		memcpy(buf, names, sizeof(names));                                               \
-		for (tok = strtok_r(buf, ", \n\t", &save); tok && i < sizeof(fns) / sizeof(fns[0]); \
-		     tok = strtok_r(NULL, ", \n\t", &save), i++) {                               \
-			tc[i].name = tok;                                                        \
-			tc[i].fn = fns[i];                                                       \
-		}                                                                                \
-		return test_main(argc, argv, tc, i);                                             \
+#define TEST_MAIN(...)                                                                             \
+	int main(int argc, char **argv)                                                            \
+	{                                                                                          \
+		void (*fns[])(void) = {__VA_ARGS__};                                               \
+		static const char names[] = #__VA_ARGS__;                                          \
+		struct test_case tc[sizeof(fns) / sizeof(fns[0])];                                 \
+		static char buf[sizeof(names)];                                                    \
+		char *save = NULL, *tok;                                                           \
+		size_t i = 0;                                                                      \
+		memcpy(buf, names, sizeof(names));                                                 \
+		for (tok = strtok_r(buf, ", \n\t", &save);                                         \
+		     tok && i < sizeof(fns) / sizeof(fns[0]);                                      \
+		     tok = strtok_r(NULL, ", \n\t", &save), i++) {                                 \
+			tc[i].name = tok;                                                          \
+			tc[i].fn = fns[i];                                                         \
+		}                                                                                  \
+		return test_main(argc, argv, tc, i);                                               \
 	}
 
 #endif /* QREMAP_TESTLIB_H */

@@ -11,7 +11,6 @@
  * one deletes it; qremap's must do neither.
  */
 
-#include <ftw.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -19,14 +18,6 @@
 #include "fixture.h"
 #include "qremap/util.h"
 #include "testlib.h"
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static const char *qremap_bin(void)
 {
@@ -55,7 +46,7 @@ static void vm_end(struct vm *v)
 		fixture_destroy(v->f);
 	v->f = NULL;
 	if (v->dir[0])
-		nftw(v->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		test_rmtree(v->dir);
 }
 
 #define _cleanup_vm_ _cleanup_(vm_end)
@@ -281,7 +272,7 @@ static void test_config_conf_start_and_remap(void)
 	{
 		_cleanup_free_ char *args = NULL;
 
-				REQUIRE(vm_start(&a, NULL, 0, NULL));
+		REQUIRE(vm_start(&a, NULL, 0, NULL));
 		profile = write_profile(a.dir);
 		args = run_config(&a, profile, "args");
 		vm_end(&a);

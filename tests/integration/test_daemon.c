@@ -14,7 +14,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -31,14 +30,6 @@
 #include "testlib.h"
 
 #define N_VMS 3
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 /**
  * struct daemon - a qremapd the test started
@@ -372,9 +363,9 @@ out:
 			continue;
 		kill(vm[i]->qemu_pid, SIGCONT);
 		fixture_destroy(vm[i]);
-		nftw(dirs[i], rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		test_rmtree(dirs[i]);
 	}
-	nftw(d.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	test_rmtree(d.dir);
 }
 
 TEST_MAIN(test_daemon_many_vms_one_hung)

@@ -11,7 +11,6 @@
  */
 
 #include <dirent.h>
-#include <ftw.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -19,24 +18,11 @@
 #include "fixture.h"
 #include "testlib.h"
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void rmtree(const char *dir)
-{
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* Run qremap inspect --json on the fixture's qremap monitor; parse stdout. */
 static json_t *inspect(const struct fixture *f, const char *extra)
 {
 	const char *bin = getenv("QREMAP_BIN") ? getenv("QREMAP_BIN") : QREMAP_BIN_DEFAULT;
-	const char *argv[] = { bin, "inspect", "--json", "--qmp", f->qremap_sock, extra, NULL };
+	const char *argv[] = {bin, "inspect", "--json", "--qmp", f->qremap_sock, extra, NULL};
 	char *out = NULL, *errs = NULL;
 	json_error_t jerr;
 	json_t *j;
@@ -88,7 +74,7 @@ static unsigned proc_tun_fds(pid_t pid, const char *tap, int *fds, unsigned max)
 /* numqueues / numdisabled of a tap, from iproute2 (not qremap's netlink code) */
 static bool ip_link_queues(const char *netns, const char *tap, unsigned *q, unsigned *dis)
 {
-	const char *argv[] = { "/usr/sbin/ip", "-n", netns, "-d", "link", "show", tap, NULL };
+	const char *argv[] = {"/usr/sbin/ip", "-n", netns, "-d", "link", "show", tap, NULL};
 	char *out = NULL, *p;
 	bool ok = false;
 
@@ -113,9 +99,9 @@ static const json_t *find_by_id(const json_t *arr, const char *id)
 	size_t i;
 	json_t *o;
 
-	json_array_foreach(arr, i, o)
-		if (!strcmp(str_or(json_string_value(json_object_get(o, "id")), ""), id))
-			return o;
+	json_array_foreach(arr, i,
+	                   o) if (!strcmp(str_or(json_string_value(json_object_get(o, "id")), ""),
+	                                  id)) return o;
 	return NULL;
 }
 
@@ -145,7 +131,8 @@ static void check_nic(const json_t *inv, const struct fixture *f, const struct f
 	/* the fd numbers are exactly QEMU's tun fds for this tap */
 	nproc = proc_tun_fds(f->qemu_pid, fn->tap, proc_fds, 256);
 	CHECK_INT(nproc, fn->queues);
-	json_array_foreach(qs, i, q) {
+	json_array_foreach(qs, i, q)
+	{
 		int fd = (int)json_integer_value(json_object_get(q, "qemu_fd"));
 		const char *st = json_string_value(json_object_get(q, "state"));
 
@@ -179,7 +166,7 @@ static void check_disk(const json_t *inv, const struct fixture_disk *fd)
 	CHECK_STR(json_string_value(json_object_get(d, "bus")), fd->bus);
 	CHECK_STR(json_string_value(json_object_get(d, "node")), fd->node);
 	CHECK_STR(json_string_value(json_object_get(d, "format")),
-		  strcmp(fd->spec.format, "qcow2") ? "file" : "qcow2");
+	          strcmp(fd->spec.format, "qcow2") ? "file" : "qcow2");
 	CHECK_STR(json_string_value(json_object_get(d, "file")), file);
 	CHECK_INT(json_integer_value(json_object_get(d, "fdset")), fd->fdset);
 	CHECK_INT(json_integer_value(json_object_get(d, "size")), fd->spec.size);
@@ -204,7 +191,7 @@ static void check_controllers(const json_t *inv)
 	fr = json_object_get(usb, "free_ports");
 	CHECK_INT(json_array_size(used), 3);
 	CHECK_STR(json_string_value(json_object_get(json_array_get(used, 0), "device")),
-		  "qemu_spice-usb1");
+	          "qemu_spice-usb1");
 	CHECK_INT(json_array_size(fr), 5);
 	CHECK_INT(json_integer_value(json_array_get(fr, 0)), 4);
 	CHECK_INT(json_integer_value(json_array_get(fr, 4)), 8);
@@ -235,7 +222,7 @@ static void run_case(unsigned vcpus, unsigned nics, const char *disk0, const cha
 	if (fixture_start(&o, &f, &err) < 0) {
 		fprintf(stderr, "fixture: %s\n", err.msg);
 		CHECK(!"fixture started");
-		rmtree(dir);
+		test_rmtree(dir);
 		return;
 	}
 	printf("  QEMU %d.%d.%d, %u vCPUs, %u NICs\n", f->version.major, f->version.minor,
@@ -247,7 +234,7 @@ static void run_case(unsigned vcpus, unsigned nics, const char *disk0, const cha
 		goto out;
 	}
 	snprintf(ver, sizeof(ver), "%d.%d.%d", f->version.major, f->version.minor,
-		 f->version.micro);
+	         f->version.micro);
 	CHECK_STR(json_string_value(json_object_get(json_object_get(inv, "qemu"), "version")), ver);
 	vm = json_object_get(inv, "vm");
 	CHECK_STR(json_string_value(json_object_get(vm, "runstate")), "prelaunch");
@@ -266,7 +253,7 @@ static void run_case(unsigned vcpus, unsigned nics, const char *disk0, const cha
 	json_decref(inv);
 out:
 	fixture_destroy(f);
-	rmtree(dir);
+	test_rmtree(dir);
 }
 
 static void test_1vcpu_1nic(void)
@@ -308,13 +295,13 @@ static void test_no_host_and_running(void)
 	if (fixture_start(&o, &f, &err) < 0) {
 		fprintf(stderr, "fixture: %s\n", err.msg);
 		CHECK(!"fixture started");
-		rmtree(dir);
+		test_rmtree(dir);
 		return;
 	}
 	inv = inspect(f, "--no-host");
 	if (inv) {
-		const json_t *nd = json_object_get(json_array_get(json_object_get(inv, "nics"), 0),
-						   "netdev");
+		const json_t *nd =
+		        json_object_get(json_array_get(json_object_get(inv, "nics"), 0), "netdev");
 
 		CHECK_INT(json_integer_value(json_object_get(nd, "unknown_queues")), 2);
 		CHECK(json_is_null(json_object_get(nd, "tap")));
@@ -326,15 +313,16 @@ static void test_no_host_and_running(void)
 	CHECK(fixture_resume(f, &err) == 0);
 	inv = inspect(f, NULL);
 	if (inv) {
-		CHECK_STR(json_string_value(json_object_get(json_object_get(inv, "vm"), "runstate")),
-			  "running");
+		CHECK_STR(
+		        json_string_value(json_object_get(json_object_get(inv, "vm"), "runstate")),
+		        "running");
 		json_decref(inv);
 	} else {
 		CHECK(!"inspect output after resume");
 	}
 	fixture_destroy(f);
-	rmtree(dir);
+	test_rmtree(dir);
 }
 
 TEST_MAIN(test_1vcpu_1nic, test_2vcpu_2nic, test_8vcpu_1nic, test_8vcpu_2nic_qcow2,
-	  test_no_host_and_running)
+          test_no_host_and_running)

@@ -21,7 +21,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -630,14 +629,6 @@ static void test_opencore_snippet(void)
 
 /* ---- the booted guest ------------------------------------------------------ */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -678,7 +669,7 @@ static void guest_end(struct guest *g)
 		g->pid = 0;
 	}
 	if (g->dir[0])
-		nftw(g->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		test_rmtree(g->dir);
 	g->dir[0] = '\0';
 }
 

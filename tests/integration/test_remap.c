@@ -18,7 +18,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <poll.h>
 #include <sys/syscall.h>
 #include <sys/socket.h>
@@ -38,14 +37,6 @@
 #define BOOT_TIMEOUT 240 /* s, TCG boot to "QG READY" */
 #define N_PINGS      200
 #define N_FLOWS      100
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static const char *qremap_bin(void)
 {
@@ -81,7 +72,7 @@ static void vm_end(struct vm *v)
 		fixture_destroy(v->f);
 	v->f = NULL;
 	if (v->dir[0])
-		nftw(v->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		test_rmtree(v->dir);
 }
 
 #define _cleanup_vm_ _cleanup_(vm_end)
