@@ -117,6 +117,36 @@ static unsigned usb2_free(const struct inv_controller *x)
 			return qr_err_sys(err, ENOMEM, "building the cold-plug configuration");    \
 	} while (0)
 
+/*
+ * A disk placeholder: null-co media of the disk's exact size (-drive, since
+ * -blockdev has no -readconfig form) and the device holding it. Returns the
+ * device item, for a bus to be added; NULL if out of memory.
+ */
+static struct cp_item *add_placeholder(struct coldplug *cp, const char *id, const char *driver,
+                                       const char *disk, uint64_t size)
+{
+	char node[INV_ID_MAX + 8], why[200];
+	struct cp_item *it;
+
+	snprintf(node, sizeof(node), "%s_null", id);
+	snprintf(why, sizeof(why), "null media of disk %s's exact size (%" PRIu64 " bytes)", disk,
+	         size);
+	it = item_new(cp, CP_DRIVE, node, why);
+	if (!it)
+		return NULL;
+	item_set(it, "if", "none");
+	item_set(it, "driver", "null-co");
+	item_set(it, "size", "%" PRIu64, size);
+	item_set(it, "read-zeroes", "on");
+	snprintf(why, sizeof(why), "%s placeholder for disk %s", driver, disk);
+	it = item_new(cp, CP_DEVICE, id, why);
+	if (!it)
+		return NULL;
+	item_set(it, "driver", "%s", driver);
+	item_set(it, "drive", "%s", node);
+	return it;
+}
+
 /* SATA and virtio-blk placeholders, one per matching disk. */
 static int add_disks(const struct vm_inventory *inv, const struct profile *prof,
                      struct coldplug *cp, unsigned *usb_needed, struct qr_error *err)
@@ -128,7 +158,7 @@ static int add_disks(const struct vm_inventory *inv, const struct profile *prof,
 		const char *name = d->id + strlen("dev-incus_");
 		const struct disk_rule *r;
 		struct cp_item *it;
-		char ph[INV_ID_MAX], node[INV_ID_MAX + 8], why[200];
+		char ph[INV_ID_MAX];
 		unsigned port;
 		size_t ri;
 
@@ -159,36 +189,13 @@ static int add_disks(const struct vm_inventory *inv, const struct profile *prof,
 				        AHCI_PORTS, ahci, r->at.line);
 			next_id(ph, sizeof(ph), (char(*)[PROFILE_ID_MAX])r->placeholders,
 			        r->n_placeholders, &used[ri], "qremap_sata", k_sata++);
-			snprintf(node, sizeof(node), "%s_null", ph);
-			snprintf(why, sizeof(why),
-			         "null media of disk %s's exact size (%" PRIu64 " bytes)", name,
-			         d->size);
-			NEED(it = item_new(cp, CP_DRIVE, node, why));
-			item_set(it, "if", "none");
-			item_set(it, "driver", "null-co");
-			item_set(it, "size", "%" PRIu64, d->size);
-			item_set(it, "read-zeroes", "on");
-			snprintf(why, sizeof(why), "SATA placeholder for disk %s", name);
-			NEED(it = item_new(cp, CP_DEVICE, ph, why));
-			item_set(it, "driver", "ide-hd");
-			item_set(it, "drive", "%s", node);
+			NEED(it = add_placeholder(cp, ph, "ide-hd", name, d->size));
 			item_set(it, "bus", "%s.%u", ahci, port);
 			continue;
 		}
 		next_id(ph, sizeof(ph), (char(*)[PROFILE_ID_MAX])r->placeholders, r->n_placeholders,
 		        &used[ri], "qremap_vblk", k_vblk++);
-		snprintf(node, sizeof(node), "%s_null", ph);
-		snprintf(why, sizeof(why), "null media for virtio-blk placeholder of disk %s",
-		         name);
-		NEED(it = item_new(cp, CP_DRIVE, node, why));
-		item_set(it, "if", "none");
-		item_set(it, "driver", "null-co");
-		item_set(it, "size", "%" PRIu64, d->size);
-		item_set(it, "read-zeroes", "on");
-		snprintf(why, sizeof(why), "virtio-blk placeholder for disk %s", name);
-		NEED(it = item_new(cp, CP_DEVICE, ph, why));
-		item_set(it, "driver", "virtio-blk-pci");
-		item_set(it, "drive", "%s", node);
+		NEED(add_placeholder(cp, ph, "virtio-blk-pci", name, d->size));
 	}
 	return 0;
 }
