@@ -124,6 +124,17 @@ int qmp_connect_unix(const char *path, struct qmp_client **out, struct qr_error 
 		int e = errno;
 
 		close(fd);
+		if (e == EACCES || e == EPERM)
+			return qr_err_sys(err, e,
+			                  "cannot connect to QMP socket %s (it belongs to QEMU's "
+			                  "user: run qremap as root or as that user)",
+			                  path);
+		if (e == ECONNREFUSED || e == ENOENT)
+			return qr_err_sys(err, e,
+			                  "cannot connect to QMP socket %s (is QEMU running, with "
+			                  "a monitor for qremap there? A QEMU monitor takes one "
+			                  "client at a time)",
+			                  path);
 		return qr_err_sys(err, e, "cannot connect to QMP socket %s", path);
 	}
 	return qmp_adopt_fd(fd, path, out, err);

@@ -1017,7 +1017,43 @@ static void test_unsafe_failure_quits_qemu(void)
 	close(pfd);
 }
 
+/* Without privileges: a clear message and exit status 1, not a crash. */
+static void test_unprivileged_run_fails_clearly(void)
+{
+	static const char *const disks[] = {"root:raw:scsi:64M", NULL};
+	_cleanup_vm_ struct vm v = {0};
+	char *out = NULL, *errs = NULL;
+	const char *profile;
+	int rc;
+
+	if (!test_is_root())
+		SKIP("needs root (to start the fixture, then drop to nobody)");
+	REQUIRE(vm_start(&v, 2, 1, disks, 1, 0, false, NULL));
+	profile = test_profile(v.dir, "warn", "verify-after-reset");
+	{
+		const char *argv[] = {"setpriv",
+		                      "--reuid=65534",
+		                      "--regid=65534",
+		                      "--clear-groups",
+		                      qremap_bin(),
+		                      "remap",
+		                      "--profile",
+		                      profile,
+		                      "--qmp",
+		                      v.f->qremap_sock,
+		                      NULL};
+
+		rc = test_run_capture(argv, &out, &errs);
+	}
+	fprintf(stderr, "as nobody: exit %d: %s", rc, errs);
+	CHECK_INT(rc, 1);
+	CHECK_CONTAINS(errs, "run qremap as root");
+	CHECK(!strstr(errs, "AddressSanitizer"));
+	free(out);
+	free(errs);
+}
+
 TEST_MAIN(test_plan_goldens, test_second_run_is_noop, test_rollback_every_step,
-          test_native_hotplug_and_acpi_refuse, test_unsafe_failure_quits_qemu, test_e2e_guest,
-          test_e2e_hub_e1000_virtio_blk, test_e2e_hub_vmxnet3_usb_storage,
-          test_e2e_seed_recipe_loses)
+          test_native_hotplug_and_acpi_refuse, test_unsafe_failure_quits_qemu,
+          test_unprivileged_run_fails_clearly, test_e2e_guest, test_e2e_hub_e1000_virtio_blk,
+          test_e2e_hub_vmxnet3_usb_storage, test_e2e_seed_recipe_loses)
