@@ -250,7 +250,7 @@ static bool log_has(const struct daemon *d, const char *what)
 static void test_daemon_many_vms_one_hung(void)
 {
 	struct fixture *vm[N_VMS] = {NULL};
-	char dirs[N_VMS][256], profile[320];
+	char dirs[N_VMS][256] = {""}, profile[320];
 	struct daemon d = {0};
 	unsigned calls[N_VMS] = {0};
 	char line[600];
@@ -360,10 +360,10 @@ out:
 	if (d.pid > 0)
 		daemon_stop(&d);
 	for (int i = 0; i < N_VMS; i++) {
-		if (!vm[i])
-			continue;
-		kill(vm[i]->qemu_pid, SIGCONT);
-		fixture_destroy(vm[i]);
+		if (vm[i]) {
+			kill(vm[i]->qemu_pid, SIGCONT);
+			fixture_destroy(vm[i]);
+		}
 		test_rmtree(dirs[i]);
 	}
 	test_rmtree(d.dir);
