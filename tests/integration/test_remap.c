@@ -711,7 +711,7 @@ static void test_e2e_seed_recipe_loses(void)
 	CHECK(pinged < 20 || flowed < 20);
 }
 
-/* Each step of a 1 NIC + 2 disk remap made to fail in turn: back to the start. */
+/* Each step of a 2 NIC + 2 disk remap made to fail in turn: back to the start. */
 static void test_rollback_every_step(void)
 {
 	static const char *const disks[] = {"root:raw:scsi:64M", "data:raw:virtio-blk:32M", NULL};
@@ -724,7 +724,7 @@ static void test_rollback_every_step(void)
 
 	if (!test_is_root())
 		SKIP("needs root (network namespaces, taps)");
-	REQUIRE(vm_start(&v, 4, 1, disks, 2, 0, false, NULL));
+	REQUIRE(vm_start(&v, 4, 2, disks, 2, 0, false, NULL));
 	profile = test_profile(v.dir, "warn", "verify-after-reset");
 	REQUIRE(profile);
 	before = device_set(v.f);
