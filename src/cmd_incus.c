@@ -2,6 +2,8 @@
 /* qremap - cmd_incus.c: "qremap incus ...": the Incus side of qremapd */
 
 #include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -186,10 +188,16 @@ static int incus_enable(const struct incus_opts *o)
 		if (asprintf(&added_raw, "%s%s", args[0] && old_raw[0] ? " " : "", args) < 0 ||
 		    asprintf(&raw, "%s%s", old_raw, added_raw) < 0)
 			goto out;
+		/* qremapd resolves it: a name as given, a file as an absolute path */
+		char abs[PATH_MAX];
+		const char *stored = strchr(o->profile, '/') || str_has_suffix(o->profile, ".yaml")
+		                             ? (realpath(path, abs) ? abs : path)
+		                             : o->profile;
+
 		changes =
 		        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "raw.qemu.conf", conf,
 		                  "raw.qemu", raw, "raw.qemu.scriptlet", script, INCUS_KEY_PROFILE,
-		                  prof.name, INCUS_KEY_CONF, added, INCUS_KEY_RAW_QEMU, added_raw);
+		                  stored, INCUS_KEY_CONF, added, INCUS_KEY_RAW_QEMU, added_raw);
 	}
 	if (patch_config(o, changes, etag, &err) < 0) {
 		log_error("%s", err.msg);
@@ -355,7 +363,12 @@ int cmd_incus(int argc, char **argv, const struct global_opts *g)
 		return argc < 2 ? EXIT_USAGE : EXIT_DONE;
 	}
 	sub = argv[1];
-	optind = 2;
+	/* parse after the subcommand, as if it were the program name; optind 0
+	 * makes GNU getopt start afresh (main() has used it already)
+	 */
+	argc--;
+	argv++;
+	optind = 0;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'P':

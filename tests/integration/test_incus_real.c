@@ -46,17 +46,26 @@ static int run(char **out, const char *arg0, ...)
 	return test_run_capture(argv, out, NULL);
 }
 
-/* The instance's config as JSON text with sorted keys (for byte comparisons). */
+/*
+ * The instance's config as JSON text with sorted keys, for byte comparisons;
+ * without volatile.* keys, which Incus itself rewrites on every start.
+ */
 static char *config_text(const char *vm)
 {
 	struct qr_error err = {0};
-	json_t *inst = NULL;
+	json_t *inst = NULL, *conf;
+	const char *key;
+	void *tmp;
+	json_t *v;
 	char path[256], *text;
 
 	snprintf(path, sizeof(path), "/1.0/instances/%s", vm);
 	if (incus_request(INCUS_DEFAULT_SOCKET, "GET", path, NULL, NULL, &inst, NULL, 0, &err) < 0)
 		return NULL;
-	text = json_dumps(json_object_get(inst, "config"), JSON_SORT_KEYS | JSON_INDENT(1));
+	conf = json_object_get(inst, "config");
+	json_object_foreach_safe(conf, tmp, key, v) if (str_has_prefix(key, "volatile."))
+	        json_object_del(conf, key);
+	text = json_dumps(conf, JSON_SORT_KEYS | JSON_INDENT(1));
 	json_decref(inst);
 	return text;
 }
@@ -88,13 +97,45 @@ static bool incus_usable(char *why, size_t len)
 	return ok;
 }
 
+/**
+ * struct world - what the test created, for cleanup on every way out
+ * @vm:		instance
+ * @net:	bridge network
+ * @dir:	qremapd's socket and state
+ * @guest:	world-readable copy of the guest
+ * @qremapd:	the daemon's pid, or 0
+ */
+struct world {
+	char vm[64];
+	char net[32];
+	char dir[160];
+	char guest[128];
+	pid_t qremapd;
+};
+
+static void world_end(struct world *w)
+{
+	if (w->qremapd > 0) {
+		kill(w->qremapd, SIGTERM);
+		waitpid(w->qremapd, NULL, 0);
+	}
+	if (w->vm[0])
+		run(NULL, "incus", "delete", "--force", w->vm, NULL);
+	if (w->net[0])
+		run(NULL, "incus", "network", "delete", w->net, NULL);
+	test_rmtree(w->dir);
+	test_rmtree(w->guest);
+}
+
 static void test_incus_enable_start_disable(void)
 {
+	_cleanup_(world_end) struct world w = {0};
 	char why[256], vm[64], net[32], subnet[32], guest_ip[48], host_ip[48], sock[160], dir[128],
 	        profile[192], rawq[1024], cmdline[256];
 	_cleanup_free_ char *before = NULL, *after = NULL, *console = NULL, *out = NULL;
-	const char *guest = getenv("QREMAP_INCUS_GUEST_DIR") ? getenv("QREMAP_INCUS_GUEST_DIR")
-	                                                     : "/var/tmp/incus-rig/guest";
+	const char *src =
+	        getenv("QREMAP_GUEST_DIR") ? getenv("QREMAP_GUEST_DIR") : QREMAP_GUEST_DIR_DEFAULT;
+	char guest[128];
 	unsigned tag = (unsigned)getpid() % 200 + 20;
 	pid_t qremapd = -1;
 	int64_t deadline;
@@ -113,6 +154,20 @@ static void test_incus_enable_start_disable(void)
 	snprintf(sock, sizeof(sock), "%s/qremap.sock", dir);
 	snprintf(profile, sizeof(profile), "%s/macos-test.yaml", dir);
 	mkdir(dir, 0755);
+	snprintf(w.dir, sizeof(w.dir), "%s", dir);
+	/* QEMU runs as nobody under Incus: a world-readable copy of the guest */
+	snprintf(guest, sizeof(guest), "/var/tmp/qremap-test-%d", (int)getpid());
+	mkdir(guest, 0755);
+	snprintf(w.guest, sizeof(w.guest), "%s", guest);
+	{
+		char k[256], i[256];
+
+		snprintf(k, sizeof(k), "%s/vmlinuz", src);
+		snprintf(i, sizeof(i), "%s/initrd.img", src);
+		if (access(k, R_OK) || access(i, R_OK))
+			SKIP("no test guest in %s (tests/guest/build-guest.sh builds it)", src);
+		REQUIRE(run(NULL, "install", "-m", "0644", k, i, guest, NULL) == 0);
+	}
 	f = fopen(profile, "we");
 	REQUIRE(f);
 	/* the macOS layout; warn: Incus's QEMU 10.0.2 forces 0x40 into usb-net's MAC */
@@ -130,12 +185,13 @@ static void test_incus_enable_start_disable(void)
 		snprintf(addr, sizeof(addr), "ipv4.address=%s", host_ip);
 		REQUIRE(run(NULL, "incus", "network", "create", net, addr, "ipv4.nat=false",
 		            "ipv4.dhcp=false", "ipv6.address=none", NULL) == 0);
+		snprintf(w.net, sizeof(w.net), "%s", net);
 	}
 	REQUIRE(run(NULL, "incus", "init", "--empty", "--vm", vm, "--no-profiles", "-s", "default",
 	            "-c", "security.secureboot=false", "-c", "limits.cpu=2", "-c",
 	            "limits.memory=512MiB", NULL) == 0);
-	REQUIRE(run(NULL, "incus", "config", "device", "add", vm, "root", "disk", "path=/",
-	            "pool=default", NULL) == 0);
+	snprintf(w.vm, sizeof(w.vm), "%s", vm);
+	/* -s default gave it a root disk on pool "default" */
 	{
 		char netarg[64];
 
@@ -145,12 +201,14 @@ static void test_incus_enable_start_disable(void)
 	}
 	/* what every VM on this machine needs (../shared/incus-rig/README.md) */
 	snprintf(cmdline, sizeof(cmdline), "console=ttyS0 qremap.ip=%s/24", guest_ip);
+	/* KEY=VALUE: a value starting with '-' would be read as a flag */
 	snprintf(rawq, sizeof(rawq),
-	         "-cpu max -kernel %s/vmlinuz -initrd %s/initrd.img -append \"%s\"", guest, guest,
-	         cmdline);
-	REQUIRE(run(NULL, "incus", "config", "set", vm, "raw.qemu", rawq, NULL) == 0);
-	REQUIRE(run(NULL, "incus", "config", "set", vm, "raw.qemu.conf",
-	            "[device \"qemu_vsock\"]\n\n[machine]\naccel = \"tcg\"\n", NULL) == 0);
+	         "raw.qemu=-cpu max -kernel %s/vmlinuz -initrd %s/initrd.img -append \"%s\"", guest,
+	         guest, cmdline);
+	REQUIRE(run(NULL, "incus", "config", "set", vm, rawq, NULL) == 0);
+	REQUIRE(run(NULL, "incus", "config", "set", vm,
+	            "raw.qemu.conf=[device \"qemu_vsock\"]\n\n[machine]\naccel = \"tcg\"\n",
+	            NULL) == 0);
 	before = config_text(vm);
 	REQUIRE(before);
 
@@ -181,8 +239,13 @@ static void test_incus_enable_start_disable(void)
 		_exit(127);
 	}
 	REQUIRE(qremapd > 0);
+	w.qremapd = qremapd;
 	{
-		int rc = run(&out, "incus", "start", vm, NULL);
+		int rc;
+
+		free(out);
+		out = NULL;
+		rc = run(&out, "incus", "start", vm, NULL);
 
 		if (rc)
 			fprintf(stderr, "incus start: %s\n", out);
@@ -213,9 +276,21 @@ static void test_incus_enable_start_disable(void)
 	}
 	run(NULL, "incus", "stop", "--force", vm, NULL);
 	{
+		char *st = NULL;
+		const char *argv[] = {qremap_bin(),  "incus", "status", vm,
+		                      "--state-dir", dir,     NULL};
+
+		CHECK_INT(test_run_capture(argv, &st, NULL), 0);
+		fprintf(stderr, "qremap incus status:\n%s", st);
+		CHECK_CONTAINS(st, "last remap: done");
+		free(st);
+	}
+	{
 		char *errs = NULL;
 		const char *argv[] = {qremap_bin(), "incus", "disable", vm, NULL};
 
+		free(out);
+		out = NULL;
 		CHECK_INT(test_run_capture(argv, &out, &errs), 0);
 		free(errs);
 	}
@@ -224,29 +299,14 @@ static void test_incus_enable_start_disable(void)
 	if (after && strcmp(before, after))
 		fprintf(stderr, "config before enable:\n%s\nafter disable:\n%s\n", before, after);
 
-	if (qremapd > 0) {
-		kill(qremapd, SIGTERM);
-		waitpid(qremapd, NULL, 0);
-	}
-	run(NULL, "incus", "delete", "--force", vm, NULL);
-	run(NULL, "incus", "network", "delete", net, NULL);
-	unlink(profile);
-	{
-		char p[256];
+	if (test_failures) {
+		char p[256], *l = NULL;
 
 		snprintf(p, sizeof(p), "%s/qremapd.log", dir);
-		if (test_failures) {
-			char *l = NULL;
-
-			run(&l, "cat", p, NULL);
-			fprintf(stderr, "qremapd log:\n%s\n", l);
-			free(l);
-		}
-		unlink(p);
-		snprintf(p, sizeof(p), "%s/%s.json", dir, vm);
-		unlink(p);
+		run(&l, "cat", p, NULL);
+		fprintf(stderr, "qremapd log:\n%s\n", l);
+		free(l);
 	}
-	rmdir(dir);
 }
 
 TEST_MAIN(test_incus_enable_start_disable)
