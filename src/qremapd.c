@@ -172,7 +172,8 @@ static void run_remap(struct qmp_client *c, const char *name, pid_t pid, char *l
 	char pbuf[256];
 	const char *pname = profile_for(name, pbuf, sizeof(pbuf));
 	struct inventory_opts iopts = {.pid = pid};
-	struct remap_opts ropts = {.pid = pid, .quit_on_unsafe = true};
+	char label[300];
+	struct remap_opts ropts = {.pid = pid, .quit_on_unsafe = true, .label = label};
 	struct qr_error err = {0};
 	struct remap_report rep;
 	struct vm_inventory inv;
@@ -181,6 +182,7 @@ static void run_remap(struct qmp_client *c, const char *name, pid_t pid, char *l
 	char path[PATH_MAX];
 	json_t *j;
 
+	snprintf(label, sizeof(label), "vm %s", name);
 	if (!pname) {
 		snprintf(line, len,
 		         HANDSHAKE_FAILED "no profile for VM %.200s (qremapd --profile-for "

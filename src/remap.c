@@ -27,6 +27,9 @@
  * @fd_given:	QEMU owns the getfd'd queue through a netdev now (closefd
  *		would find nothing to close)
  */
+/* "LABEL: " before each log line, when the caller gave a label (qremapd: the VM) */
+#define LBL(o) ((o)->label ? (o)->label : ""), ((o)->label ? ": " : "")
+
 struct nic_fds {
 	int fresh;
 	int old[PLAN_MAX_QUEUES];
@@ -431,13 +434,13 @@ static int rollback(struct exec *x, size_t upto)
 		if (undo_step(x, i, &e) < 0) {
 			x->rep->results[i] = STEP_UNDO_FAILED;
 			x->rep->undo_error = e;
-			log_error("undo of step %zu (%s) failed: %s; stopping here", i + 1,
-			          x->plan->steps[i].what, e.msg);
+			log_error("%s%sundo of step %zu (%s) failed: %s; stopping here",
+			          LBL(x->opts), i + 1, x->plan->steps[i].what, e.msg);
 			return -1;
 		}
 		x->rep->results[i] = STEP_UNDONE;
-		log_info("undone step %zu: %s (%.1f ms)", i + 1, x->plan->steps[i].what,
-		         ms_since(&t0));
+		log_info("%s%sundone step %zu: %s (%.1f ms)", LBL(x->opts), i + 1,
+		         x->plan->steps[i].what, ms_since(&t0));
 	}
 	return 0;
 }
@@ -497,15 +500,15 @@ int remap_apply(struct qmp_client *c, const struct plan *plan, const struct rema
 				rep->results[i] = STEP_FAILED;
 				snprintf(rep->notes[i], sizeof(rep->notes[i]), "ignored: %.140s",
 				         e.msg);
-				log_warn("step %zu/%zu: %s: %s (tidying only, carrying on)", i + 1,
-				         plan->n_steps, s->what, e.msg);
+				log_warn("%s%sstep %zu/%zu: %s: %s (tidying only, carrying on)",
+				         LBL(opts), i + 1, plan->n_steps, s->what, e.msg);
 				continue;
 			}
 			rep->results[i] = STEP_FAILED;
 			rep->failed = (long)i;
 			rep->error = e;
-			log_error("step %zu/%zu failed: %s: %s", i + 1, plan->n_steps, s->what,
-			          e.msg);
+			log_error("%s%sstep %zu/%zu failed: %s: %s", LBL(opts), i + 1,
+			          plan->n_steps, s->what, e.msg);
 			/* Only a QMP error reply (or a host step, which is ours
 			 * and undone on exit) says for sure that the step
 			 * changed nothing. No answer at all - a timeout, a
@@ -522,10 +525,10 @@ int remap_apply(struct qmp_client *c, const struct plan *plan, const struct rema
 				rep->outcome = rollback(&x, i) < 0 || !definite ? REMAP_UNSAFE
 				                                                : REMAP_ROLLED_BACK;
 				if (!definite && !rep->undo_error.kind)
-					log_error("step %zu got no answer: whether QEMU carried it "
-					          "out "
-					          "is unknown",
-					          i + 1);
+					log_error("%s%sstep %zu got no answer: whether QEMU "
+					          "carried it "
+					          "out is unknown",
+					          LBL(opts), i + 1);
 			} else {
 				rep->outcome = REMAP_UNSAFE;
 			}
@@ -533,8 +536,8 @@ int remap_apply(struct qmp_client *c, const struct plan *plan, const struct rema
 		}
 		rep->ms[i] = ms_since(&t0);
 		rep->results[i] = STEP_DONE;
-		log_info("step %zu/%zu: %s: ok (%.1f ms)%s%s", i + 1, plan->n_steps, s->what,
-		         rep->ms[i], rep->notes[i][0] ? "; " : "", rep->notes[i]);
+		log_info("%s%sstep %zu/%zu: %s: ok (%.1f ms)%s%s", LBL(opts), i + 1, plan->n_steps,
+		         s->what, rep->ms[i], rep->notes[i][0] ? "; " : "", rep->notes[i]);
 	}
 	rep->outcome = REMAP_DONE;
 	r = 0;
@@ -543,7 +546,9 @@ out:
 	if (rep->outcome == REMAP_UNSAFE && opts->quit_on_unsafe) {
 		struct qr_error e = {0};
 
-		log_error("unsafe state: telling QEMU to quit so the guest never runs like this");
+		log_error(
+		        "%s%sunsafe state: telling QEMU to quit so the guest never runs like this",
+		        LBL(opts));
 		/* QEMU may close the socket as it quits, before answering;
 		 * but if the connection was already gone, nothing was sent.
 		 */

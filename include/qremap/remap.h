@@ -47,11 +47,13 @@ enum remap_outcome {
  *			that a half-remapped guest never runs
  * @fail_step:		test hook: make step @fail_step (1-based) fail as if
  *			QEMU had refused it; 0 = off
+ * @label:		prefix for log lines (qremapd: "vm NAME"), or NULL
  */
 struct remap_opts {
 	pid_t pid;
 	bool quit_on_unsafe;
 	unsigned fail_step;
+	const char *label;
 };
 
 /**
