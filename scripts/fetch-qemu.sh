@@ -42,8 +42,11 @@ uri=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/n
 [ -n "$uri" ] || uri=$(awk '$1 == "deb" && $3 == "bookworm" {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
 [ -n "$uri" ] || uri=http://deb.debian.org/debian
 echo "deb $uri $suite main" > "$apt_dir/sources.list"
+# Dir::State::status=/dev/null: what is installed must not count (Incus's
+# QEMU 10.0 installed would otherwise be the "candidate" for bookworm's 7.2)
 opts=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
       -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache"
+      -o Dir::State::status=/dev/null
       -o "APT::Default-Release=$suite" -o APT::Sandbox::User=root)
 apt-get "${opts[@]}" update -qq
 ver=$(apt-cache "${opts[@]}" policy qemu-system-x86 | awk '/Candidate:/ {print $2}')
