@@ -657,10 +657,10 @@ static void test_e2e_hub_vmxnet3_usb_storage(void)
 }
 
 /*
- * The seed recipe: netdev_add with QEMU's raw fd numbers, no detach, the
- * original device deleted and its netdev left. The same probe must lose.
+ * One start with the seed recipe; returns 1 if the probe lost traffic, 0 if
+ * not, -1 if the start itself failed.
  */
-static void test_e2e_seed_recipe_loses(void)
+static int seed_recipe_once(unsigned attempt)
 {
 	static const char *const disks[] = {"root:raw:scsi:64M", NULL};
 	_cleanup_vm_ struct vm v = {0};
@@ -670,12 +670,8 @@ static void test_e2e_seed_recipe_loses(void)
 	const char *p;
 	int pinged, flowed;
 
-	if (!test_is_root())
-		SKIP("needs root (network namespaces, taps)");
-	if (!have_guest())
-		SKIP("no test guest in %s", guest_dir());
-	REQUIRE(vm_start(&v, 8, 1, disks, 1, 0, true, NULL));
-	REQUIRE(host_side_up(&v));
+	if (!vm_start(&v, 8, 1, disks, 1, 0, true, NULL) || !host_side_up(&v))
+		return -1;
 	{
 		/* facts.md §7c: one packet between hotplug and remap */
 		const char *cmd[] = {"busybox", "ping", "-c", "1", "-W", "1", GUEST_IP, NULL};
@@ -683,32 +679,67 @@ static void test_e2e_seed_recipe_loses(void)
 		in_netns(&v, cmd, NULL);
 	}
 	net = info_network(v.f);
-	REQUIRE(net);
+	if (!net)
+		return -1;
 	/* " \ incus_eth0.N: index=..,type=tap,fd=NN" : the seed's scrape */
 	for (p = net; (p = strstr(p, "fd=")); p += 3) {
 		size_t l = strlen(fds);
 
 		snprintf(fds + l, sizeof(fds) - l, "%s%d", l ? ":" : "", atoi(p + 3));
 	}
-	REQUIRE(fds[0]);
-	REQUIRE(qmp_executef(v.f->incus, NULL, &err, "netdev_add", "{s:s, s:s, s:s}", "type", "tap",
-	                     "id", "net0", "fds", fds) == 0);
-	REQUIRE(qmp_executef(v.f->incus, NULL, &err, "device_add", "{s:s, s:s, s:s, s:s, s:s, s:s}",
-	                     "driver", "usb-net", "id", "net0", "netdev", "net0", "mac",
-	                     v.f->nics[0].mac, "bus", "qemu_usb.0", "port", "4") == 0);
-	REQUIRE(qmp_executef(v.f->incus, NULL, &err, "set_link", "{s:s, s:b}", "name",
-	                     v.f->nics[0].qdev, "up", 0) == 0);
-	REQUIRE(qmp_executef(v.f->incus, NULL, &err, "device_del", "{s:s}", "id",
-	                     v.f->nics[0].qdev) == 0);
-	REQUIRE(fixture_resume(v.f, &err) == 0);
+	if (!fds[0] ||
+	    qmp_executef(v.f->incus, NULL, &err, "netdev_add", "{s:s, s:s, s:s}", "type", "tap",
+	                 "id", "net0", "fds", fds) < 0 ||
+	    qmp_executef(v.f->incus, NULL, &err, "device_add", "{s:s, s:s, s:s, s:s, s:s, s:s}",
+	                 "driver", "usb-net", "id", "net0", "netdev", "net0", "mac",
+	                 v.f->nics[0].mac, "bus", "qemu_usb.0", "port", "4") < 0 ||
+	    qmp_executef(v.f->incus, NULL, &err, "set_link", "{s:s, s:b}", "name",
+	                 v.f->nics[0].qdev, "up", 0) < 0 ||
+	    qmp_executef(v.f->incus, NULL, &err, "device_del", "{s:s}", "id", v.f->nics[0].qdev) <
+	            0 ||
+	    fixture_resume(v.f, &err) < 0) {
+		fprintf(stderr, "seed recipe: %s\n", err.msg);
+		return -1;
+	}
 	console = wait_console(&v, "QG READY", BOOT_TIMEOUT);
-	REQUIRE(console);
+	if (!console)
+		return -1;
 	/* short bounds: here most probes are expected to go unanswered */
 	pinged = pings(&v, 20, "0.05");
 	flowed = flows(&v, 20, 1000);
-	fprintf(stderr, "seed recipe: pings %d/20, fresh flows %d/20\n", pinged, flowed);
-	/* the probe must see the loss, or it can't tell good from bad */
-	CHECK(pinged < 20 || flowed < 20);
+	fprintf(stderr, "seed recipe, start %u: pings %d/20, fresh flows %d/20\n", attempt, pinged,
+	        flowed);
+	return pinged < 20 || flowed < 20;
+}
+
+/*
+ * The seed recipe: netdev_add with QEMU's raw fd numbers, no detach, the
+ * original device deleted and its netdev left. The same probe must lose.
+ *
+ * Two netdevs then share each tap fd, and which one QEMU's main loop lets
+ * read it is decided by the order their handlers were last registered: the
+ * loss comes in some starts and not in others (measured: about half the
+ * starts on 10.0.2; in ours, most). So the guard allows a few fresh starts
+ * and requires the loss in at least one: a probe that can't see it in any
+ * would not tell a broken remap from a good one.
+ */
+static void test_e2e_seed_recipe_loses(void)
+{
+	int lost = 0, r = 0;
+	unsigned attempt;
+
+	if (!test_is_root())
+		SKIP("needs root (network namespaces, taps)");
+	if (!have_guest())
+		SKIP("no test guest in %s", guest_dir());
+	for (attempt = 1; attempt <= 5 && !lost; attempt++) {
+		r = seed_recipe_once(attempt);
+		REQUIRE(r >= 0);
+		lost = r;
+	}
+	fprintf(stderr, "seed recipe: loss %s after %u start(s)\n", lost ? "seen" : "NOT seen",
+	        attempt - 1);
+	CHECK(lost);
 }
 
 /* Each step of a 2 NIC + 2 disk remap made to fail in turn: back to the start. */
