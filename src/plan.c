@@ -387,8 +387,8 @@ static void plan_nic(struct plan *p, const struct vm_inventory *inv, const struc
 	                             : plan_nic_usb_net(p, inv, r, pn);
 	if (!ok)
 		return;
-	if (unplug_waits_for_reset(inv, n->model))
-		p->acpi_pending = true;
+	pn->unplug_at_reset = unplug_waits_for_reset(inv, n->model);
+	p->acpi_pending |= pn->unplug_at_reset;
 	p->n_nics++;
 }
 
@@ -543,9 +543,9 @@ static void plan_disk(struct plan *p, const struct vm_inventory *inv, const stru
 	                                      : plan_disk_placeholder(p, inv, r, d, pd);
 	if (!ok)
 		return;
+	pd->unplug_at_reset = unplug_waits_for_reset(inv, d->driver);
+	p->acpi_pending |= pd->unplug_at_reset;
 	p->n_disks++;
-	if (unplug_waits_for_reset(inv, d->driver))
-		p->acpi_pending = true;
 }
 
 /* Note what an earlier run already finished (originals gone). */
@@ -674,6 +674,7 @@ static int add_steps(struct plan *p)
 
 		NEED(step_new(p, STEP_DEVICE_DEL, true, ni, -1));
 		str_copy(s->dev, sizeof(s->dev), n->orig_dev);
+		s->until_reset = n->unplug_at_reset;
 		snprintf(s->what, sizeof(s->what), "remove %s (%s)", n->orig_dev, n->orig_model);
 		/* QEMU lets a netdev go while its NIC waits for an ACPI
 		 * unplug: the NIC keeps no peer, the tap fds are closed.
@@ -690,6 +691,7 @@ static int add_steps(struct plan *p)
 
 		NEED(step_new(p, STEP_DEVICE_DEL, true, -1, (int)i));
 		str_copy(s->dev, sizeof(s->dev), d->orig_dev);
+		s->until_reset = d->unplug_at_reset;
 		snprintf(s->what, sizeof(s->what), "remove %s (%s)", d->orig_dev, d->orig_driver);
 	}
 	pending = p->acpi_pending;

@@ -181,14 +181,10 @@ static int device_exists(struct qmp_client *c, const char *id, struct qr_error *
 static int do_device_del(struct exec *x, const struct plan_step *s, char *note, size_t len,
                          struct qr_error *err)
 {
-	const char *driver = s->nic >= 0 ? x->plan->nics[s->nic].orig_model
-	                                 : x->plan->disks[s->disk].orig_driver;
-	bool deferred = x->plan->acpi_pending && str_has_suffix(driver, "-pci");
-
 	if (qmp_executef(x->c, NULL, err, "device_del", "{s:s}", "id", s->dev) < 0)
 		return -1;
 	x->committed = true;
-	if (deferred) {
+	if (s->until_reset) {
 		/* q35's ACPI hotplug completes an unplug requested before the
 		 * guest ever ran only at reset (facts.md §7); the STEP_RESET
 		 * below waits for it.

@@ -66,6 +66,7 @@ enum step_kind {
  * @undo_args:		its arguments
  * @undo_wait_deleted:	after @undo_cmd (a device_del), wait for the device to go
  * @best_effort:	a failure is reported but does not fail the remap (tidying)
+ * @until_reset:	STEP_DEVICE_DEL: ACPI holds this unplug until reset
  * @dev:		device for STEP_DEVICE_DEL and @undo_wait_deleted
  * @what:		one line for humans
  */
@@ -81,6 +82,7 @@ struct plan_step {
 	json_t *undo_args;
 	bool undo_wait_deleted;
 	bool best_effort;
+	bool until_reset;
 	char dev[INV_ID_MAX];
 	char what[512];
 };
@@ -105,6 +107,7 @@ struct plan_step {
  * @hub_id:	hub: the placeholder's net hub
  * @hubport:	hub: id of the hub port qremap adds for the tap
  * @model:	the frontend the guest sees (usb-net, or the placeholder's model)
+ * @unplug_at_reset: the original is on PCI under ACPI hotplug
  */
 struct plan_nic {
 	char name[64];
@@ -125,6 +128,7 @@ struct plan_nic {
 	int hub_id;
 	char hubport[INV_ID_MAX];
 	char model[64];
+	bool unplug_at_reset;
 };
 
 /**
@@ -141,6 +145,7 @@ struct plan_nic {
  * @target:		sata, virtio-blk or usb-storage
  * @usb_bus:		usb-storage: XHCI bus
  * @port:		usb-storage: USB root port
+ * @unplug_at_reset:	the original is on PCI under ACPI hotplug
  */
 struct plan_disk {
 	char name[64];
@@ -154,6 +159,7 @@ struct plan_disk {
 	enum disk_target target;
 	char usb_bus[INV_ID_MAX + 4];
 	unsigned port;
+	bool unplug_at_reset;
 };
 
 /**
