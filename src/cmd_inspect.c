@@ -68,11 +68,8 @@ int cmd_inspect(int argc, char **argv, const struct global_opts *g)
 			json = true;
 			break;
 		case 'p':
-			if (parse_uint(optarg, 0x3fffffff, &v) < 0 || !v) {
-				log_error("--pid: not a process id: %s", optarg);
+			if (parse_pid_arg(optarg, &opts.pid) < 0)
 				return EXIT_USAGE;
-			}
-			opts.pid = (pid_t)v;
 			break;
 		case 'n':
 			opts.no_host = true;

@@ -124,11 +124,8 @@ int cmd_remap(int argc, char **argv, const struct global_opts *g)
 			json = true;
 			break;
 		case 'p':
-			if (parse_uint(optarg, 0x3fffffff, &v) < 0 || !v) {
-				log_error("--pid: not a process id: %s", optarg);
+			if (parse_pid_arg(optarg, &iopts.pid) < 0)
 				return EXIT_USAGE;
-			}
-			iopts.pid = (pid_t)v;
 			break;
 		case 'L':
 			ropts.quit_on_unsafe = false;

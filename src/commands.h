@@ -34,6 +34,7 @@ int cmd_profile(int argc, char **argv, const struct global_opts *g);
 int cmd_config(int argc, char **argv, const struct global_opts *g);
 int cmd_incus(int argc, char **argv, const struct global_opts *g);
 
+int parse_pid_arg(const char *arg, pid_t *pid);
 int connect_monitor(const char *path, int timeout_ms, const struct global_opts *g,
                     struct qmp_client **out, struct qr_error *err);
 

@@ -80,6 +80,25 @@ int connect_monitor(const char *path, int timeout_ms, const struct global_opts *
 	return 0;
 }
 
+/**
+ * parse_pid_arg() - the argument of --pid
+ * @arg:	text
+ * @pid:	result
+ *
+ * Return: 0, or -1 after saying what is wrong
+ */
+int parse_pid_arg(const char *arg, pid_t *pid)
+{
+	unsigned long long v;
+
+	if (parse_uint(arg, 0x3fffffff, &v) < 0 || !v) {
+		log_error("--pid: not a process id: %s", arg);
+		return -1;
+	}
+	*pid = (pid_t)v;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
