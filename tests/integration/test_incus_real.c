@@ -85,7 +85,7 @@ static bool incus_usable(char *why, size_t len)
 	}
 	if (incus_request(INCUS_DEFAULT_SOCKET, "GET", "/1.0", NULL, NULL, &md, NULL, 0, &err) <
 	    0) {
-		snprintf(why, len, "Incus does not answer: %s", err.msg);
+		snprintf(why, len, "Incus does not answer: %.200s", err.msg);
 		return false;
 	}
 	drv = json_string_value(json_object_get(json_object_get(md, "environment"), "driver"));
