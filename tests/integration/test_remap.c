@@ -34,7 +34,7 @@
 
 #define GUEST_IP     "10.199.0.2"
 #define HOST_IP      "10.199.0.1"
-#define BOOT_TIMEOUT 240 /* s, TCG boot to "QG READY" */
+#define BOOT_TIMEOUT 150 /* s, TCG boot to "QG READY" (usually 12-40 s) */
 #define N_PINGS      200
 #define N_FLOWS      100
 
@@ -511,34 +511,50 @@ static void e2e_run(const struct e2e_case *c)
 			snprintf(extra_buf[i], sizeof(extra_buf[i]), "%s", c->extra[i]);
 		extra[i] = extra_buf[i];
 	}
-	REQUIRE(vm_start(&v, 8, 1, disks, c->n_ph, 0, true, extra));
-	CHECK_INT(v.f->nics[0].queues, 8);
-	CHECK_STR(v.f->nics[0].mac, incus_mac);
-	REQUIRE(host_side_up(&v));
-	snprintf(profile, sizeof(profile), "%s/e2e.yaml", v.dir);
-	pf = fopen(profile, "we");
-	REQUIRE(pf);
-	fprintf(pf, "qremap_profile: 1\nname: e2e\n%s", c->profile);
-	fclose(pf);
+	/*
+	 * Under TCG with 8 vCPUs on a 2-CPU host the guest now and then stalls
+	 * before its init finishes (seen in SeaBIOS and at module loading, with
+	 * or without a remap). A stalled boot says nothing about qremap, so it
+	 * gets one more try on a fresh VM, said so in the output; everything
+	 * after the boot must pass on the VM that booted.
+	 */
+	for (int attempt = 1;; attempt++) {
+		REQUIRE(vm_start(&v, 8, 1, disks, c->n_ph, 0, true, extra));
+		CHECK_INT(v.f->nics[0].queues, 8);
+		CHECK_STR(v.f->nics[0].mac, incus_mac);
+		REQUIRE(host_side_up(&v));
+		snprintf(profile, sizeof(profile), "%s/e2e.yaml", v.dir);
+		pf = fopen(profile, "we");
+		REQUIRE(pf);
+		fprintf(pf, "qremap_profile: 1\nname: e2e\n%s", c->profile);
+		fclose(pf);
 
-	rep = remap_json(&v, profile, &rc);
-	CHECK_INT(rc, 0);
-	REQUIRE(rep);
-	CHECK_STR(json_string_value(json_object_get(rep, "outcome")), "done");
-	nic = json_array_get(json_object_get(json_object_get(rep, "plan"), "nics"), 0);
-	snprintf(want_mac, sizeof(want_mac), "%s",
-	         str_or(json_string_value(json_object_get(nic, "guest_mac")), "?"));
-	CHECK_INT(json_integer_value(json_object_get(nic, "old_queues")), 8);
-	json_decref(rep);
-	if (c->incus_mac)
-		CHECK_STR(want_mac, incus_mac);
+		rep = remap_json(&v, profile, &rc);
+		CHECK_INT(rc, 0);
+		REQUIRE(rep);
+		CHECK_STR(json_string_value(json_object_get(rep, "outcome")), "done");
+		nic = json_array_get(json_object_get(json_object_get(rep, "plan"), "nics"), 0);
+		snprintf(want_mac, sizeof(want_mac), "%s",
+		         str_or(json_string_value(json_object_get(nic, "guest_mac")), "?"));
+		CHECK_INT(json_integer_value(json_object_get(nic, "old_queues")), 8);
+		json_decref(rep);
+		if (c->incus_mac)
+			CHECK_STR(want_mac, incus_mac);
 
-	{
-		struct qr_error err = {0};
+		{
+			struct qr_error err = {0};
 
-		REQUIRE(fixture_resume(v.f, &err) == 0);
+			REQUIRE(fixture_resume(v.f, &err) == 0);
+		}
+		console = wait_console(&v, "QG READY", BOOT_TIMEOUT);
+		if (console || attempt == 2)
+			break;
+		fprintf(stderr,
+		        "%s: the guest stalled before QG READY (TCG); once more on a fresh VM\n",
+		        c->name);
+		vm_end(&v);
+		memset(&v, 0, sizeof(v));
 	}
-	console = wait_console(&v, "QG READY", BOOT_TIMEOUT);
 	REQUIRE(console);
 
 	/* disk: the pattern, through the expected controller */
