@@ -749,9 +749,11 @@ static void test_e2e_seed_recipe_loses(void)
 	if (!have_guest())
 		SKIP("no test guest in %s", guest_dir());
 	for (attempt = 1; attempt <= 5 && !lost; attempt++) {
+		/* -1: the start itself failed (a stalled TCG boot): try again */
 		r = seed_recipe_once(attempt);
-		REQUIRE(r >= 0);
-		lost = r;
+		if (r < 0)
+			fprintf(stderr, "seed recipe, start %u: no usable start\n", attempt);
+		lost = r > 0;
 	}
 	fprintf(stderr, "seed recipe: loss %s after %u start(s)\n", lost ? "seen" : "NOT seen",
 	        attempt - 1);
