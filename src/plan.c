@@ -613,11 +613,10 @@ static int add_steps(struct plan *p)
 			continue;
 		}
 		NEED(step_qmp(p, false, ni, -1, "device_add",
-		              json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "driver", "usb-net", "id",
+		              json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "driver", "usb-net", "id",
 		                        n->new_dev, "netdev", n->new_netdev, "mac", n->mac, "bus",
-		                        n->usb_bus, "port", (char[12]){0}),
+		                        n->usb_bus, "port", json_sprintf("%u", n->port)),
 		              "device_del", json_pack("{s:s}", "id", n->new_dev)));
-		json_object_set_new(s->args, "port", json_sprintf("%u", n->port));
 		s->undo_wait_deleted = true;
 		str_copy(s->dev, sizeof(s->dev), n->new_dev);
 		snprintf(s->what, sizeof(s->what), "add usb-net %s on %s port %u", n->new_dev,
@@ -644,12 +643,11 @@ static int add_steps(struct plan *p)
 		         d->node, d->orig_dev, d->null_node);
 		if (d->target == DISK_TO_USB_STORAGE) {
 			NEED(step_qmp(p, false, -1, di, "device_add",
-			              json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "driver",
+			              json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:b}", "driver",
 			                        "usb-storage", "id", d->placeholder, "drive",
-			                        d->node, "bus", d->usb_bus, "port", (char[12]){0},
-			                        "removable", 0),
+			                        d->node, "bus", d->usb_bus, "port",
+			                        json_sprintf("%u", d->port), "removable", 0),
 			              "device_del", json_pack("{s:s}", "id", d->placeholder)));
-			json_object_set_new(s->args, "port", json_sprintf("%u", d->port));
 			s->undo_wait_deleted = true;
 			str_copy(s->dev, sizeof(s->dev), d->placeholder);
 			snprintf(s->what, sizeof(s->what),
