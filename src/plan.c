@@ -643,7 +643,7 @@ static int add_steps(struct plan *p)
 		         d->node, d->orig_dev, d->null_node);
 		if (d->target == DISK_TO_USB_STORAGE) {
 			NEED(step_qmp(p, false, -1, di, "device_add",
-			              json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:b}", "driver",
+			              json_pack("{s:s, s:s, s:s, s:s, s:o, s:b}", "driver",
 			                        "usb-storage", "id", d->placeholder, "drive",
 			                        d->node, "bus", d->usb_bus, "port",
 			                        json_sprintf("%u", d->port), "removable", 0),
