@@ -70,11 +70,17 @@ static struct plan_step *step_new(struct plan *p, enum step_kind kind, bool comm
 	return s;
 }
 
-/* A STEP_QMP with its undo; takes ownership of both argument objects. */
+/*
+ * A STEP_QMP with its undo; takes ownership of both argument objects. Every
+ * step here has arguments, so NULL ones (json_pack() failed: out of memory,
+ * or a format that doesn't match its values) fail the plan instead of
+ * sending a command without them.
+ */
 static struct plan_step *step_qmp(struct plan *p, bool commit, int nic, int disk, const char *cmd,
                                   json_t *args, const char *undo_cmd, json_t *undo_args)
 {
-	struct plan_step *s = step_new(p, STEP_QMP, commit, nic, disk);
+	struct plan_step *s =
+	        args && (!undo_cmd || undo_args) ? step_new(p, STEP_QMP, commit, nic, disk) : NULL;
 
 	if (!s) {
 		json_decref(args);
