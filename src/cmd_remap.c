@@ -13,6 +13,7 @@
 #include "qremap/inventory.h"
 #include "qremap/log.h"
 #include "qremap/plan.h"
+#include "qremap/privilege.h"
 #include "qremap/profile.h"
 #include "qremap/remap.h"
 
@@ -20,7 +21,7 @@ static void remap_usage(FILE *f)
 {
 	fprintf(f,
 	        "Usage: qremap remap --profile PROFILE --qmp PATH [--dry-run] [--json]\n"
-	        "                    [--pid PID] [--leave-on-unsafe]\n"
+	        "                    [--pid PID] [--leave-on-unsafe] [--no-seccomp]\n"
 	        "       qremap --profile PROFILE --qmp PATH [...]   (the same)\n"
 	        "\n"
 	        "Rebuild the NICs and disks Incus hot-plugged into a paused QEMU (-S) as the\n"
@@ -37,6 +38,9 @@ static void remap_usage(FILE *f)
 	        "  --leave-on-unsafe  on an unsafe failure, leave QEMU paused instead of\n"
 	        "                 telling it to quit (default: quit, so the guest never\n"
 	        "                 runs half remapped)\n"
+	        "  --no-seccomp   once connected, drop every capability but CAP_NET_ADMIN,\n"
+	        "                 CAP_SYS_ADMIN and CAP_SYS_PTRACE, but install no seccomp\n"
+	        "                 filter (default: both; see qremap(1), PRIVILEGES)\n"
 	        "  -v, -q, --trace-qmp  as for qremap\n"
 	        "  -h, --help     this text\n"
 	        "\n"
@@ -87,6 +91,7 @@ int cmd_remap(int argc, char **argv, const struct global_opts *g)
 	        {"json", no_argument, NULL, 'j'},
 	        {"pid", required_argument, NULL, 'p'},
 	        {"leave-on-unsafe", no_argument, NULL, 'L'},
+	        {"no-seccomp", no_argument, NULL, 'S'},
 	        {"verbose", no_argument, NULL, 'v'},
 	        {"quiet", no_argument, NULL, 'q'},
 	        {"trace-qmp", no_argument, NULL, 'T'},
@@ -98,7 +103,8 @@ int cmd_remap(int argc, char **argv, const struct global_opts *g)
 	struct inventory_opts iopts = {0};
 	struct remap_opts ropts = {.quit_on_unsafe = true};
 	const char *profile_arg = NULL, *qmp_path = NULL, *fault;
-	bool dry_run = false, json = false;
+	bool dry_run = false, json = false, seccomp = true;
+	struct privilege_report priv;
 	struct remap_report rep;
 	struct vm_inventory inv;
 	struct profile prof;
@@ -129,6 +135,9 @@ int cmd_remap(int argc, char **argv, const struct global_opts *g)
 			break;
 		case 'L':
 			ropts.quit_on_unsafe = false;
+			break;
+		case 'S':
+			seccomp = false;
 			break;
 		case 'v':
 			if (log_get_level() < LOG_LVL_TRACE)
@@ -161,6 +170,10 @@ int cmd_remap(int argc, char **argv, const struct global_opts *g)
 	fault = getenv("QREMAP_TEST_FAIL_STEP");
 	if (fault && parse_uint(fault, 100000, &v) == 0)
 		ropts.fail_step = (unsigned)v;
+	/* ... and before step N, qremap stops itself so a test can kill QEMU there */
+	fault = getenv("QREMAP_TEST_STOP_STEP");
+	if (fault && parse_uint(fault, 100000, &v) == 0)
+		ropts.stop_step = (unsigned)v;
 
 	if (profile_resolve(profile_arg, path, sizeof(path), &err) < 0) {
 		log_error("%s", err.msg);
@@ -175,6 +188,12 @@ int cmd_remap(int argc, char **argv, const struct global_opts *g)
 		log_error("%s", err.msg);
 		return EXIT_FAILED;
 	}
+	/* Start-up is over: the profile is read, the monitor connected */
+	if (privilege_drop(seccomp, &priv, &err) < 0) {
+		log_error("dropping privileges: %s", err.msg);
+		return EXIT_FAILED;
+	}
+	privilege_log("qremap", &priv);
 	if (inventory_collect(c, &iopts, &inv, &err) < 0) {
 		log_error("%s", err.msg);
 		inventory_free(&inv);

@@ -33,6 +33,7 @@
 #include "qremap/inventory.h"
 #include "qremap/log.h"
 #include "qremap/plan.h"
+#include "qremap/privilege.h"
 #include "qremap/profile.h"
 #include "qremap/qmp.h"
 #include "qremap/remap.h"
@@ -387,7 +388,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 	        "Usage: qremapd [--socket PATH] [--state-dir DIR] [--default-profile P]\n"
-	        "               [--profile-for VM=P]... [-v] [-q]\n"
+	        "               [--profile-for VM=P]... [--no-seccomp] [-v] [-q]\n"
 	        "\n"
 	        "Listen for the client-mode QMP monitors of VMs (Incus raw.qemu.conf from\n"
 	        "'qremap config --client-monitor'), and remap each VM when its pre-start\n"
@@ -400,6 +401,7 @@ static void usage(FILE *f)
 	        "  --incus-socket PATH  ask Incus for a VM's user.qremap.profile (default\n"
 	        "                       %s; \"\" to not ask)\n"
 	        "  --any-peer           accept peers that aren't qemu-system-* (tests only)\n"
+	        "  --no-seccomp         drop capabilities but install no seccomp filter\n"
 	        "  -v, -q               more / fewer messages\n",
 	        DEFAULT_SOCKET, DEFAULT_STATE_DIR, INCUS_DEFAULT_SOCKET);
 }
@@ -412,6 +414,7 @@ int main(int argc, char **argv)
 	        {"default-profile", required_argument, NULL, 'd'},
 	        {"profile-for", required_argument, NULL, 'p'},
 	        {"any-peer", no_argument, NULL, 'A'},
+	        {"no-seccomp", no_argument, NULL, 'N'},
 	        {"incus-socket", required_argument, NULL, 'I'},
 	        {"verbose", no_argument, NULL, 'v'},
 	        {"quiet", no_argument, NULL, 'q'},
@@ -419,6 +422,9 @@ int main(int argc, char **argv)
 	        {NULL, 0, NULL, 0},
 	};
 	struct sigaction sa = {.sa_handler = on_term};
+	struct privilege_report priv;
+	struct qr_error err = {0};
+	bool seccomp = true;
 	int opt, lfd;
 
 	log_set_prefix("qremapd");
@@ -448,6 +454,9 @@ int main(int argc, char **argv)
 			break;
 		case 'A':
 			cfg.any_peer = true;
+			break;
+		case 'N':
+			seccomp = false;
 			break;
 		case 'I':
 			cfg.incus = optarg;
@@ -480,6 +489,16 @@ int main(int argc, char **argv)
 	if (lfd < 0)
 		return 1;
 	log_info("listening on %s", cfg.socket);
+	/* Start-up is over, and no thread exists yet: each VM's thread
+	 * inherits the reduced capabilities and the filter.
+	 */
+	if (privilege_drop(seccomp, &priv, &err) < 0) {
+		log_error("dropping privileges: %s", err.msg);
+		close(lfd);
+		unlink(cfg.socket);
+		return 1;
+	}
+	privilege_log("qremapd", &priv);
 
 	while (!got_term) {
 		struct pollfd p = {.fd = lfd, .events = POLLIN};

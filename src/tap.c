@@ -273,6 +273,19 @@ int tap_qemu_tun_fds(pid_t pid, const char *ifname, int *fds, size_t max, size_t
 	return 0;
 }
 
+/*
+ * Whether namespace descriptor @netns_fd is our own network namespace: then
+ * no setns() is needed, nor the CAP_SYS_ADMIN it takes (Incus's taps live in
+ * the host's namespace, where qremap runs).
+ */
+static bool netns_is_self(int netns_fd)
+{
+	struct stat ns, self;
+
+	return fstat(netns_fd, &ns) == 0 && stat("/proc/self/ns/net", &self) == 0 &&
+	       ns.st_ino == self.st_ino && ns.st_dev == self.st_dev;
+}
+
 /* Open a NETLINK_ROUTE socket inside @netns_fd (or here if < 0). */
 static int netlink_socket_in(int netns_fd, struct qr_error *err)
 {
@@ -285,6 +298,8 @@ static int netlink_socket_in(int netns_fd, struct qr_error *err)
 			return qr_err_sys(err, errno, "netlink socket");
 		return sk;
 	}
+	if (netns_is_self(netns_fd))
+		return netlink_socket_in(-1, err);
 	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (self < 0)
 		return qr_err_sys(err, errno, "open /proc/self/ns/net");
@@ -400,6 +415,28 @@ int tap_link_queues(int netns_fd, const char *ifname, unsigned *attached, unsign
 	return 0;
 }
 
+/*
+ * Open a fresh queue on tap @ifname, which has @flags (from TUNGETIFF), in
+ * the network namespace we are in now.
+ */
+static int open_queue_here(const char *ifname, unsigned flags, struct qr_error *err)
+{
+	_cleanup_close_ int fd = -1;
+	struct ifreq ifr;
+
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return qr_err_sys(err, errno, "open /dev/net/tun for tap %s", ifname);
+	memset(&ifr, 0, sizeof(ifr));
+	str_copy(ifr.ifr_name, sizeof(ifr.ifr_name), ifname);
+	/* IFF_PERSIST is reported by TUNGETIFF but set with TUNSETPERSIST */
+	ifr.ifr_flags = (short)(flags & ~(unsigned)IFF_PERSIST);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
+		return qr_err_sys(err, errno, "TUNSETIFF %s (flags 0x%x) for a fresh queue", ifname,
+		                  flags);
+	return steal_fd(&fd);
+}
+
 /**
  * tap_open_queue_like() - open one fresh queue on the tap behind a queue
  * @model_fd:	local descriptor of any queue of the tap (attached or not)
@@ -410,51 +447,38 @@ int tap_link_queues(int netns_fd, const char *ifname, unsigned *attached, unsign
  * network namespace, so that QEMU can own it by name after getfd. The kernel
  * refuses a multiqueue TUNSETIFF whose flags differ from the device's, so the
  * flags are taken from the device itself rather than assumed. Needs
- * CAP_NET_ADMIN in the tap's namespace. A new queue starts attached.
+ * CAP_NET_ADMIN in the tap's namespace, and CAP_SYS_ADMIN to enter it if it
+ * isn't ours. A new queue starts attached.
  *
  * Return: the new queue's descriptor, -1 on failure
  */
 int tap_open_queue_like(int model_fd, struct qr_error *err)
 {
-	_cleanup_close_ int ns = -1, self = -1, fd = -1;
+	_cleanup_close_ int ns = -1, self = -1;
 	char ifname[IFNAMSIZ];
-	struct ifreq ifr;
 	unsigned flags;
 	bool detached;
-	int e = 0;
+	int fd;
 
 	if (tap_fd_info(model_fd, ifname, &flags, &detached, err) < 0)
 		return -1;
 	ns = tap_netns_of(model_fd, err);
 	if (ns < 0)
 		return -1;
+	if (netns_is_self(ns))
+		return open_queue_here(ifname, flags, err);
 	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (self < 0)
 		return qr_err_sys(err, errno, "open /proc/self/ns/net");
 	if (setns(ns, CLONE_NEWNET) < 0)
 		return qr_err_sys(err, errno, "entering the network namespace of tap %s", ifname);
-	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		e = errno;
-	} else {
-		memset(&ifr, 0, sizeof(ifr));
-		memcpy(ifr.ifr_name, ifname, IFNAMSIZ);
-		/* IFF_PERSIST is reported by TUNGETIFF but set with TUNSETPERSIST */
-		ifr.ifr_flags = (short)(flags & ~(unsigned)IFF_PERSIST);
-		if (ioctl(fd, TUNSETIFF, &ifr) < 0)
-			e = errno;
-	}
+	fd = open_queue_here(ifname, flags, err);
 	if (setns(self, CLONE_NEWNET) < 0) {
 		/* as in netlink_socket_in(): never carry on in the wrong place */
 		perror("qremap: cannot return to the original network namespace");
 		abort();
 	}
-	if (fd < 0)
-		return qr_err_sys(err, e, "open /dev/net/tun for tap %s", ifname);
-	if (e)
-		return qr_err_sys(err, e, "TUNSETIFF %s (flags 0x%x) for a fresh queue", ifname,
-		                  flags);
-	return steal_fd(&fd);
+	return fd;
 }
 
 /**

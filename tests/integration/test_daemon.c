@@ -247,6 +247,34 @@ static bool log_has(const struct daemon *d, const char *what)
 	return found;
 }
 
+/**
+ * proc_status() - one field of /proc/PID/status
+ * @pid:	process
+ * @key:	field name, without the colon
+ *
+ * Return: its value (static buffer), "" if not found
+ */
+static const char *proc_status(pid_t pid, const char *key)
+{
+	static char val[64];
+	char path[64], line[256];
+	size_t kl = strlen(key);
+	FILE *f;
+
+	val[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return val;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, kl) && line[kl] == ':') {
+			sscanf(line + kl + 1, "%63s", val);
+			break;
+		}
+	fclose(f);
+	return val;
+}
+
 static void test_daemon_many_vms_one_hung(void)
 {
 	struct fixture *vm[N_VMS] = {NULL};
@@ -284,6 +312,16 @@ static void test_daemon_many_vms_one_hung(void)
 	}
 	if (!ok)
 		goto out;
+	/* Serving VMs, so start-up is over: only the remap's capabilities
+	 * are left, under no_new_privs and the seccomp filter (privilege.h)
+	 */
+	CHECK_STR(proc_status(d.pid, "CapEff"), "0000000000281000");
+	CHECK_STR(proc_status(d.pid, "CapBnd"), "0000000000281000");
+	CHECK_STR(proc_status(d.pid, "CapInh"), "0000000000000000");
+	CHECK_STR(proc_status(d.pid, "NoNewPrivs"), "1");
+	CHECK_STR(proc_status(d.pid, "Seccomp"), "2");
+	CHECK(log_has(&d, "privileges: capabilities kept: cap_net_admin,cap_sys_admin,"
+	                  "cap_sys_ptrace; seccomp refuses"));
 
 	/* VM 0 signals, then its QEMU freezes in the middle of its remap */
 	CHECK(signal_prestart(vm[0], &calls[0]));
