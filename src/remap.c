@@ -9,6 +9,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
 #include <string.h>
 #include <time.h>
 
@@ -28,6 +30,11 @@
  *		would find nothing to close)
  */
 /* "LABEL: " before each log line, when the caller gave a label (qremapd: the VM) */
+/* How long a lost connection waits to see QEMU's process end (it normally
+ * takes well under a millisecond after its sockets close)
+ */
+#define QEMU_EXIT_WAIT_MS 2000
+
 #define LBL(o) ((o)->label ? (o)->label : ""), ((o)->label ? ": " : "")
 
 struct nic_fds {
@@ -356,6 +363,8 @@ static int run_step(struct exec *x, size_t i, struct qr_error *err)
 	size_t nlen = sizeof(x->rep->notes[i]);
 	struct nic_fds *n = s->nic >= 0 ? &x->nics[s->nic] : NULL;
 
+	if (x->opts->stop_step == i + 1)
+		raise(SIGSTOP);
 	if (x->opts->fail_step == i + 1)
 		return qr_err_qmp(err, "GenericError", "injected failure at step %zu (test hook)",
 		                  i + 1);
@@ -439,6 +448,33 @@ static int rollback(struct exec *x, size_t upto)
 		         x->plan->steps[i].what, ms_since(&t0));
 	}
 	return 0;
+}
+
+/*
+ * After a failure: whether QEMU itself is gone, rather than only refusing or
+ * slow. A lost connection is the sign; QEMU's monitor socket closes as its
+ * files are, a moment before the process counts as exited, so that case
+ * waits for its pidfd, bounded.
+ */
+static bool qemu_has_exited(struct exec *x)
+{
+	struct pollfd p = {.events = POLLIN};
+	_cleanup_close_ int own = -1;
+	bool lost = x->rep->error.kind == QR_ERR_DISCONNECTED ||
+	            x->rep->undo_error.kind == QR_ERR_DISCONNECTED;
+
+	if (x->rep->outcome == REMAP_DONE || x->opts->pid <= 0)
+		return false;
+	p.fd = x->pidfd;
+	if (p.fd < 0) {
+		struct qr_error e = {0};
+
+		own = tap_pidfd_open(x->opts->pid, &e);
+		if (own < 0)
+			return e.errnum == ESRCH;
+		p.fd = own;
+	}
+	return poll(&p, 1, lost ? QEMU_EXIT_WAIT_MS : 0) == 1;
 }
 
 /**
@@ -539,7 +575,12 @@ int remap_apply(struct qmp_client *c, const struct plan *plan, const struct rema
 	r = 0;
 out:
 	rep->total_ms = ms_since(&t_all);
-	if (rep->outcome == REMAP_UNSAFE && opts->quit_on_unsafe) {
+	rep->qemu_exited = qemu_has_exited(&x);
+	if (rep->qemu_exited)
+		log_error("%s%sQEMU (pid %d) exited during the remap: no guest can run on what "
+		          "is left, and no disk has a writer; the VM has to be started again",
+		          LBL(opts), (int)opts->pid);
+	if (rep->outcome == REMAP_UNSAFE && opts->quit_on_unsafe && !rep->qemu_exited) {
 		struct qr_error e = {0};
 
 		log_error(
@@ -672,6 +713,7 @@ json_t *remap_report_to_json(const struct remap_report *rep, const struct plan *
 	json_object_set_new(o, "undo_error",
 	                    rep->undo_error.kind ? json_string(rep->undo_error.msg) : json_null());
 	json_object_set_new(o, "quit_sent", json_boolean(rep->quit_sent));
+	json_object_set_new(o, "qemu_exited", json_boolean(rep->qemu_exited));
 	json_object_set_new(o, "total_ms", json_real(rep->total_ms));
 	return o;
 }
@@ -720,4 +762,7 @@ void remap_report_print(FILE *f, const struct remap_report *rep, const struct pl
 		        plan->steps[i].what, rep->notes[i][0] ? " - " : "", rep->notes[i]);
 	if (rep->quit_sent)
 		fprintf(f, "QEMU was told to quit, so the guest does not run half remapped\n");
+	if (rep->qemu_exited)
+		fprintf(f, "QEMU exited during the remap: nothing can run on what is left; start "
+		           "the VM again\n");
 }

@@ -195,3 +195,29 @@ const char *test_tmpdir(const char *tag)
 	chmod(path, 0755);
 	return path;
 }
+
+/**
+ * test_read_file() - a whole file's contents
+ * @path:	file
+ *
+ * Return: its bytes, NUL-terminated (free() it), or NULL if unreadable
+ */
+char *test_read_file(const char *path)
+{
+	FILE *f = fopen(path, "re"), *m;
+	char chunk[4096], *buf = NULL;
+	size_t n, len = 0;
+
+	if (!f)
+		return NULL;
+	m = open_memstream(&buf, &len);
+	if (!m) {
+		fclose(f);
+		return NULL;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		fwrite(chunk, 1, n, m);
+	fclose(m);
+	fclose(f);
+	return buf;
+}

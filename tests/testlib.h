@@ -87,6 +87,7 @@ int test_run_capture(const char *const *argv, char **out, char **errout);
 bool test_is_root(void);
 const char *test_tmpdir(const char *tag);
 void test_rmtree(const char *dir);
+char *test_read_file(const char *path);
 
 /* Each test program ends with: TEST_MAIN(test_a, test_b, ...) */
 #define TEST_MAIN(...)                                                                             \

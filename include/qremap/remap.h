@@ -47,12 +47,16 @@ enum remap_outcome {
  *			that a half-remapped guest never runs
  * @fail_step:		test hook: make step @fail_step (1-based) fail as if
  *			QEMU had refused it; 0 = off
+ * @stop_step:		test hook: stop (SIGSTOP) before step @stop_step
+ *			(1-based), so a test can kill QEMU at exactly that
+ *			point; 0 = off
  * @label:		prefix for log lines (qremapd: "vm NAME"), or NULL
  */
 struct remap_opts {
 	pid_t pid;
 	bool quit_on_unsafe;
 	unsigned fail_step;
+	unsigned stop_step;
 	const char *label;
 };
 
@@ -82,6 +86,8 @@ enum step_result {
  * @error:	why it failed
  * @undo_error:	why an undo failed, if one did
  * @quit_sent:	QEMU was told to quit (REMAP_UNSAFE with quit_on_unsafe)
+ * @qemu_exited: the remap failed because QEMU exited: no guest can run on
+ *		what is left, and no disk has a writer
  * @total_ms:	whole apply
  */
 struct remap_report {
@@ -93,6 +99,7 @@ struct remap_report {
 	struct qr_error error;
 	struct qr_error undo_error;
 	bool quit_sent;
+	bool qemu_exited;
 	double total_ms;
 };
 

@@ -21,6 +21,7 @@
 #include <poll.h>
 #include <sys/syscall.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <time.h>
@@ -274,19 +275,9 @@ static char *wait_console(const struct vm *v, const char *what, int timeout_s)
 	int64_t deadline = now_ms() + (int64_t)timeout_s * 1000;
 
 	for (;;) {
-		char *buf = NULL;
-		size_t len = 0;
-		FILE *f = fopen(v->serial, "re");
+		char *buf = test_read_file(v->serial);
 
-		if (f) {
-			char chunk[4096];
-			size_t n;
-			FILE *m = open_memstream(&buf, &len);
-
-			while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-				fwrite(chunk, 1, n, m);
-			fclose(m);
-			fclose(f);
+		if (buf) {
 			if (strstr(buf, what))
 				return buf;
 			if (now_ms() >= deadline) {
@@ -837,6 +828,195 @@ static void test_rollback_every_step(void)
 	}
 }
 
+/**
+ * wait_child() - wait, bounded, for a child to stop or to end
+ * @pid:	child
+ * @stopped:	return once it is stopped (else only once it ended)
+ * @timeout_ms:	bound
+ * @status:	waitpid() status
+ *
+ * waitpid() has no timeout; the child's state is polled instead.
+ *
+ * Return: true if it stopped or ended (per @stopped) in time
+ */
+static bool wait_child(pid_t pid, bool stopped, int timeout_ms, int *status)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		pid_t r = waitpid(pid, status, WNOHANG | (stopped ? WUNTRACED : 0));
+
+		if (r == pid)
+			return true;
+		if (r < 0)
+			return false;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > timeout_ms)
+			return false;
+		poll(NULL, 0, 5);
+	}
+}
+
+/**
+ * killed_at_step() - kill QEMU just before remap step @step, check the report
+ * @profile:	profile
+ * @step:	1-based step
+ * @n_steps:	steps in the plan
+ *
+ * qremap stops itself before the step (QREMAP_TEST_STOP_STEP), the test
+ * SIGKILLs QEMU and waits for it to be gone, then lets qremap go on.
+ */
+static void killed_at_step(const char *profile, size_t step, size_t n_steps)
+{
+	static const char *const disks[] = {"root:raw:scsi:64M", "data:raw:virtio-blk:32M", NULL};
+	_cleanup_vm_ struct vm v = {0};
+	_cleanup_free_ char *out = NULL;
+	char env[32], out_path[300], err_path[300];
+	int status = 0, pfd;
+	json_t *rep, *steps;
+	const char *outcome;
+	struct pollfd p;
+	pid_t pid;
+
+	REQUIRE(vm_start(&v, 4, 2, disks, 2, 0, false, NULL));
+	snprintf(out_path, sizeof(out_path), "%s/report.json", v.dir);
+	snprintf(err_path, sizeof(err_path), "%s/stderr.log", v.dir);
+	snprintf(env, sizeof(env), "%zu", step);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		int efd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+		if (fd < 0 || efd < 0 || dup2(fd, STDOUT_FILENO) < 0 ||
+		    dup2(efd, STDERR_FILENO) < 0)
+			_exit(127);
+		setenv("QREMAP_TEST_STOP_STEP", env, 1);
+		execl(qremap_bin(), qremap_bin(), "remap", "--json", "--profile", profile, "--qmp",
+		      v.f->qremap_sock, (char *)NULL);
+		_exit(127);
+	}
+	if (!wait_child(pid, true, 30000, &status) || !WIFSTOPPED(status)) {
+		fprintf(stderr, "step %zu: qremap did not stop there (status 0x%x)\n", step,
+		        status);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		CHECK(false);
+		return;
+	}
+	pfd = (int)syscall(SYS_pidfd_open, v.f->qemu_pid, 0);
+	REQUIRE(pfd >= 0);
+	kill(v.f->qemu_pid, SIGKILL);
+	p = (struct pollfd){.fd = pfd, .events = POLLIN};
+	CHECK_INT(poll(&p, 1, 10000), 1);
+	close(pfd);
+	kill(pid, SIGCONT);
+	if (!wait_child(pid, false, 30000, &status)) {
+		fprintf(stderr, "step %zu: qremap hangs once QEMU is gone\n", step);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		CHECK(false);
+		return;
+	}
+	/* no crash, no sanitizer report: a documented exit */
+	CHECK(WIFEXITED(status));
+	out = test_read_file(out_path);
+	rep = json_loads(out ? out : "", 0, NULL);
+	if (!rep)
+		fprintf(stderr, "step %zu: status 0x%x, report: %s\n", step, status, out);
+	REQUIRE(rep);
+	outcome = json_string_value(json_object_get(rep, "outcome"));
+	/* rolled back (5) if QEMU was never touched after the kill but by
+	 * a step that is ours alone, else unsafe (6): either way QEMU said
+	 * to be gone, and no "quit" sent to nobody
+	 */
+	CHECK(outcome && (!strcmp(outcome, "rolled-back") || !strcmp(outcome, "unsafe")));
+	CHECK_INT(WEXITSTATUS(status), outcome && !strcmp(outcome, "rolled-back") ? 5 : 6);
+	CHECK(json_is_true(json_object_get(rep, "qemu_exited")));
+	CHECK(json_is_false(json_object_get(rep, "quit_sent")));
+	/* The failure is at the step where QEMU was killed, or later only
+	 * past steps that need nothing but our own descriptors (tap-detach)
+	 * or whose failure is ignored (tidying: blockdev-del of a null node).
+	 */
+	{
+		json_t *plan_steps = json_object_get(json_object_get(rep, "plan"), "steps");
+		json_int_t failed = json_integer_value(json_object_get(rep, "failed_step"));
+		const char *kind = json_string_value(
+		        json_object_get(json_array_get(plan_steps, step - 1), "kind"));
+
+		CHECK(json_is_integer(json_object_get(rep, "failed_step")));
+		CHECK(failed >= (json_int_t)step - 1);
+		for (json_int_t i = (json_int_t)step - 1; i < failed; i++) {
+			json_t *st = json_array_get(json_object_get(rep, "steps"), (size_t)i);
+			const char *k = json_string_value(
+			        json_object_get(json_array_get(plan_steps, (size_t)i), "kind"));
+			const char *note = json_string_value(json_object_get(st, "note"));
+
+			CHECK((k && !strcmp(k, "tap-detach")) ||
+			      (note && str_has_prefix(note, "ignored:")));
+		}
+		fprintf(stderr,
+		        "QEMU killed before step %2zu/%zu (%s): %s, exit %d, failed at %lld\n",
+		        step, n_steps, kind ? kind : "?", outcome ? outcome : "?",
+		        WIFEXITED(status) ? WEXITSTATUS(status) : -1, (long long)failed + 1);
+	}
+	/* every step before the kill ran */
+	steps = json_object_get(rep, "steps");
+	for (size_t i = 0; i + 1 < step && i < json_array_size(steps); i++)
+		CHECK(strcmp(json_string_value(json_object_get(json_array_get(steps, i), "result")),
+		             "not-run"));
+	json_decref(rep);
+	if (test_failures) {
+		_cleanup_free_ char *errs = test_read_file(err_path);
+
+		fprintf(stderr, "qremap's stderr:\n%s\n", errs ? errs : "(none)");
+	}
+}
+
+/* QEMU killed before each step of a 2 NIC + 2 disk remap: a clear, bounded end. */
+static void test_qemu_killed_at_every_step(void)
+{
+	static const char *const disks[] = {"root:raw:scsi:64M", "data:raw:virtio-blk:32M", NULL};
+	const char *profile;
+	size_t n_steps;
+
+	if (!test_is_root())
+		SKIP("needs root (network namespaces, taps)");
+	{
+		_cleanup_vm_ struct vm v = {0};
+		const char *args[] = {"remap", "--dry-run", "--json", "--profile",
+		                      NULL,    "--qmp",     NULL,     NULL};
+		char *out = NULL;
+		json_t *plan_j;
+
+		REQUIRE(vm_start(&v, 4, 2, disks, 2, 0, false, NULL));
+		/* the profile lives beside the tests' temporary VMs */
+		profile = test_profile(test_tmpdir("killed"), "warn", "verify-after-reset");
+		REQUIRE(profile);
+		args[4] = profile;
+		args[6] = v.f->qremap_sock;
+		CHECK_INT(run_qremap(args, &out, NULL), 0);
+		plan_j = json_loads(out ? out : "", 0, NULL);
+		free(out);
+		REQUIRE(plan_j);
+		n_steps = json_array_size(json_object_get(plan_j, "steps"));
+		json_decref(plan_j);
+	}
+	REQUIRE(n_steps > 10);
+	for (size_t step = 1; step <= n_steps; step++)
+		killed_at_step(profile, step, n_steps);
+	fprintf(stderr, "QEMU killed before each of %zu steps: every run ended as documented\n",
+	        n_steps);
+	{
+		char dir[320];
+
+		snprintf(dir, sizeof(dir), "%s", profile);
+		*strrchr(dir, '/') = '\0';
+		test_rmtree(dir);
+	}
+}
+
 /* Re-running on a remapped VM is a no-op that says so. */
 static void test_second_run_is_noop(void)
 {
@@ -1107,6 +1287,7 @@ static void test_unprivileged_run_fails_clearly(void)
 }
 
 TEST_MAIN(test_plan_goldens, test_second_run_is_noop, test_rollback_every_step,
-          test_native_hotplug_and_acpi_refuse, test_unsafe_failure_quits_qemu,
-          test_unprivileged_run_fails_clearly, test_e2e_guest, test_e2e_hub_e1000_virtio_blk,
-          test_e2e_hub_vmxnet3_usb_storage, test_e2e_seed_recipe_loses)
+          test_qemu_killed_at_every_step, test_native_hotplug_and_acpi_refuse,
+          test_unsafe_failure_quits_qemu, test_unprivileged_run_fails_clearly, test_e2e_guest,
+          test_e2e_hub_e1000_virtio_blk, test_e2e_hub_vmxnet3_usb_storage,
+          test_e2e_seed_recipe_loses)
