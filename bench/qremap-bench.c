@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* qremap - bench/qremap-bench.c: how long a remap takes, and what it costs the guest
  *
- * Two measurements, each figure the median of --runs runs with min-max:
+ * Three measurements, each figure the median of --runs runs with min-max
+ * (the daemon-scale section, bench/scale.c, gives percentiles instead):
  *
  * 1. Remap latency on the Incus-style fixture (tests/fixture, 2 vCPUs,
  *    paused): "qremap remap --json" for 1+1, 4+4 and 8+8 NICs + disks
@@ -17,6 +18,7 @@
  *    (source, tcp/19) and a 200-ping loss check, for usb-net and hub
  *    e1000 / vmxnet3 after a remap, and for the same frontends
  *    cold-plugged on a single-queue tap (the ceilings).
+ * 3. Daemon scale (scale.c): 1, 8 and 32 VMs signalling qremapd at once.
  *
  * All traffic stays inside network namespaces the fixture or the bench
  * creates; only QEMUs started here are stopped, by PID.
@@ -46,288 +48,17 @@
 
 #include <jansson.h>
 
+#include "bench.h"
 #include "fixture.h"
 #include "qremap/util.h"
 
 #define GUEST_IP        "10.199.0.2"
 #define HOST_IP         "10.199.0.1"
-#define MAX_RUNS        32
-#define MAX_QEMUS       4
 #define BOOT_TIMEOUT    120 /* s, TCG boot with 8 vCPUs to "QG READY" (takes ~20) */
 #define BOOT_ATTEMPTS   3   /* a boot that hangs is retried on a fresh VM */
 #define N_PINGS         200
 #define CEIL_MAC        "52:54:00:12:34:56"
 #define INCUS_TAP_FLAGS (IFF_TAP | IFF_NO_PI | IFF_ONE_QUEUE | IFF_MULTI_QUEUE | IFF_VNET_HDR)
-
-/**
- * struct bench_opts - command line
- * @qemus:	QEMU binaries to run against
- * @n_qemus:	their number
- * @qremap:	the qremap binary
- * @guest_dir:	test guest (vmlinuz, initrd.img)
- * @runs:	runs per figure
- * @seconds:	length of each TCP transfer
- * @latency:	run the latency section
- * @data:	run the data-plane section
- * @base:	scratch directory (created)
- */
-struct bench_opts {
-	const char *qemus[MAX_QEMUS];
-	unsigned n_qemus;
-	const char *qremap;
-	const char *guest_dir;
-	unsigned runs;
-	unsigned seconds;
-	bool latency;
-	bool data;
-	char base[256];
-};
-
-/**
- * struct series - samples of one figure
- * @v:	values
- * @n:	count
- */
-struct series {
-	double v[MAX_RUNS];
-	unsigned n;
-};
-
-/* numbers the scratch directories of the VMs this process starts */
-static unsigned vm_seq;
-
-/**
- * mono_ms() - monotonic clock in milliseconds, fractional
- *
- * Return: milliseconds
- */
-static double mono_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
-/**
- * series_add() - record a sample
- * @s:	series
- * @v:	value (NaN is ignored)
- */
-static void series_add(struct series *s, double v)
-{
-	if (!isnan(v) && s->n < MAX_RUNS)
-		s->v[s->n++] = v;
-}
-
-/**
- * cmp_double() - qsort() comparison of doubles
- * @a:	first
- * @b:	second
- *
- * Return: <0, 0 or >0
- */
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/**
- * series_median() - median of the samples
- * @s:	series
- *
- * Return: the median, NaN if empty
- */
-static double series_median(const struct series *s)
-{
-	double v[MAX_RUNS];
-
-	if (!s->n)
-		return NAN;
-	memcpy(v, s->v, s->n * sizeof(v[0]));
-	qsort(v, s->n, sizeof(v[0]), cmp_double);
-	return s->n % 2 ? v[s->n / 2] : (v[s->n / 2 - 1] + v[s->n / 2]) / 2;
-}
-
-/**
- * series_fmt() - "median (min-max)" with @prec decimals
- * @s:		series
- * @prec:	decimals
- * @buf:	result
- * @len:	its size
- *
- * Return: @buf
- */
-static const char *series_fmt(const struct series *s, int prec, char *buf, size_t len)
-{
-	double lo = INFINITY, hi = -INFINITY;
-
-	if (!s->n) {
-		snprintf(buf, len, "n/a");
-		return buf;
-	}
-	for (unsigned i = 0; i < s->n; i++) {
-		lo = s->v[i] < lo ? s->v[i] : lo;
-		hi = s->v[i] > hi ? s->v[i] : hi;
-	}
-	snprintf(buf, len, "%.*f (%.*f–%.*f)", prec, series_median(s), prec, lo, prec, hi);
-	return buf;
-}
-
-/**
- * rm_entry() - nftw() callback: remove one entry
- * @path:	entry
- * @st:		unused
- * @flag:	unused
- * @ftw:	unused
- *
- * Return: remove()'s result
- */
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-/**
- * rm_tree() - remove a directory tree
- * @dir:	path
- */
-static void rm_tree(const char *dir)
-{
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/**
- * run_capture() - run a command, collect its stdout and stderr, time it
- * @argv:	NULL-terminated
- * @out:	stdout (malloc'd), or NULL to drop it
- * @errs:	stderr (malloc'd), or NULL to drop it
- * @ms:		wall time from fork to exit, or NULL
- *
- * Return: exit status, or -1 if it could not run or was killed
- */
-static int run_capture(const char *const *argv, char **out, char **errs, double *ms)
-{
-	char *ob = NULL, *eb = NULL;
-	size_t ol = 0, el = 0;
-	FILE *om = open_memstream(&ob, &ol), *em = open_memstream(&eb, &el);
-	int po[2], pe[2], status = 0;
-	struct pollfd p[2];
-	double t0;
-	pid_t pid;
-
-	if (!om || !em || pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
-		perror("run_capture");
-		exit(1);
-	}
-	t0 = mono_ms();
-	pid = fork();
-	if (pid < 0) {
-		perror("fork");
-		exit(1);
-	}
-	if (pid == 0) {
-		dup2(po[1], STDOUT_FILENO);
-		dup2(pe[1], STDERR_FILENO);
-		execvp(argv[0], (char *const *)argv);
-		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(po[1]);
-	close(pe[1]);
-	p[0] = (struct pollfd){.fd = po[0], .events = POLLIN};
-	p[1] = (struct pollfd){.fd = pe[0], .events = POLLIN};
-	while (p[0].fd >= 0 || p[1].fd >= 0) {
-		char buf[8192];
-
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		for (int i = 0; i < 2; i++) {
-			ssize_t n;
-
-			if (p[i].fd < 0 || !p[i].revents)
-				continue;
-			n = read(p[i].fd, buf, sizeof(buf));
-			if (n > 0) {
-				fwrite(buf, 1, (size_t)n, i ? em : om);
-			} else if (n == 0 || errno != EINTR) {
-				close(p[i].fd);
-				p[i].fd = -1;
-			}
-		}
-	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (ms)
-		*ms = mono_ms() - t0;
-	fclose(om);
-	fclose(em);
-	if (out)
-		*out = ob;
-	else
-		free(ob);
-	if (errs)
-		*errs = eb;
-	else
-		free(eb);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/**
- * run_quiet() - run a command, print its output only on failure
- * @argv:	NULL-terminated
- *
- * Return: true if it exited 0
- */
-static bool run_quiet(const char *const *argv)
-{
-	char *out = NULL, *errs = NULL;
-	int rc = run_capture(argv, &out, &errs, NULL);
-
-	if (rc)
-		fprintf(stderr, "%s exited %d: %s%s\n", argv[0], rc, out ? out : "",
-		        errs ? errs : "");
-	free(out);
-	free(errs);
-	return rc == 0;
-}
-
-/**
- * write_text() - create a file with @text
- * @path:	file
- * @text:	contents
- *
- * Return: true on success
- */
-static bool write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "we");
-
-	if (!f)
-		return false;
-	fputs(text, f);
-	return fclose(f) == 0;
-}
-
-/**
- * new_dir() - a fresh scratch directory under the bench's base
- * @o:		options
- * @tag:	name part
- * @buf:	result
- * @len:	its size
- */
-static void new_dir(const struct bench_opts *o, const char *tag, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s/%s-%u", o->base, tag, vm_seq++);
-}
 
 /* ------------------------------------------------------------------ */
 /* Section 1: remap latency                                            */
@@ -1581,24 +1312,6 @@ static void dp_run_case(const struct bench_opts *o, const char *qemu, const stru
 /* ------------------------------------------------------------------ */
 
 /**
- * qemu_label() - "7.2.22" from "qemu-system-x86_64 -version"
- * @qemu:	binary
- * @buf:	result
- * @len:	its size
- */
-static void qemu_label(const char *qemu, char *buf, size_t len)
-{
-	const char *cmd[] = {qemu, "-version", NULL};
-	char *out = NULL, *p;
-
-	snprintf(buf, len, "?");
-	run_capture(cmd, &out, NULL, NULL);
-	if (out && (p = strstr(out, "version ")))
-		snprintf(buf, len, "%.*s", (int)strcspn(p + 8, " \n"), p + 8);
-	free(out);
-}
-
-/**
  * print_latency() - the latency tables for one QEMU
  * @label:	QEMU version
  * @res:	results for 1, 4, 8
@@ -1691,8 +1404,9 @@ static void print_data(const char *label, const struct dp_result *res, const str
  */
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: qremap-bench [--qemu BIN]... [--qremap BIN] [--guest-dir DIR]\n"
-	           "                    [--runs N] [--seconds S] [--only latency|data]\n"
+	fprintf(f, "Usage: qremap-bench [--qemu BIN]... [--qremap BIN] [--qremapd BIN]\n"
+	           "                    [--guest-dir DIR] [--runs N] [--seconds S]\n"
+	           "                    [--only latency|scale|data]\n"
 	           "As root. Prints Markdown tables on stdout, progress on stderr.\n");
 }
 
@@ -1709,6 +1423,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 	        {"qemu", required_argument, NULL, 'q'},
 	        {"qremap", required_argument, NULL, 'b'},
+	        {"qremapd", required_argument, NULL, 'd'},
 	        {"guest-dir", required_argument, NULL, 'g'},
 	        {"runs", required_argument, NULL, 'r'},
 	        {"seconds", required_argument, NULL, 's'},
@@ -1717,11 +1432,13 @@ int main(int argc, char **argv)
 	        {NULL, 0, NULL, 0},
 	};
 	struct bench_opts o = {.qremap = QREMAP_BIN_DEFAULT,
+	                       .qremapd = QREMAPD_BIN_DEFAULT,
 	                       .guest_dir = QREMAP_GUEST_DIR_DEFAULT,
 	                       .runs = 5,
 	                       .seconds = 4,
 	                       .latency = true,
-	                       .data = true};
+	                       .data = true,
+	                       .scale = true};
 	bool all_ok = true;
 	int opt;
 
@@ -1746,6 +1463,14 @@ int main(int argc, char **argv)
 		case 'o':
 			o.latency = !strcmp(optarg, "latency");
 			o.data = !strcmp(optarg, "data");
+			o.scale = !strcmp(optarg, "scale");
+			if (!o.latency && !o.data && !o.scale) {
+				usage(stderr);
+				return 2;
+			}
+			break;
+		case 'd':
+			o.qremapd = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -1785,6 +1510,8 @@ int main(int argc, char **argv)
 			all_ok &= latency_section(&o, o.qemus[q], label, res);
 			print_latency(label, res, o.runs);
 		}
+		if (o.scale)
+			all_ok &= scale_section(&o, o.qemus[q], label);
 		if (o.data) {
 			struct dp_result res[N_DP];
 
@@ -1795,7 +1522,6 @@ int main(int argc, char **argv)
 			print_data(label, res, &o);
 		}
 	}
-	printf("\n#### Daemon scale\n\nSkipped: the daemon does not exist yet.\n");
 	rm_tree(o.base);
 	return all_ok ? 0 : 1;
 }

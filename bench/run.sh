@@ -3,10 +3,10 @@
 #
 # As root. Builds a RelWithDebInfo tree without sanitizers in build-bench/,
 # makes sure the test guest exists (tests/guest/build-guest.sh), and runs
-# qremap-bench against Debian's QEMU 7.2 and the QEMU 10.0 that
-# scripts/fetch-qemu.sh unpacks into .cache/. The tables go to stdout and to
+# qremap-bench against QEMU 7.2 and 10.0 (Debian's installed QEMU and what
+# scripts/fetch-qemu.sh unpacks into .cache/). The tables go to stdout and to
 # build-bench/bench-<date>.md; progress goes to stderr.
-# Extra arguments are passed to qremap-bench (e.g. --runs 7, --only latency).
+# Extra arguments are passed to qremap-bench (e.g. --runs 7, --only scale).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,20 +20,30 @@ fi
 
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQREMAP_SANITIZE=OFF \
 	-DQREMAP_TESTS=ON >/dev/null
-cmake --build "$build" -j"$(nproc)" --target qremap qremap-bench >/dev/null
+cmake --build "$build" -j"$(nproc)" --target qremap qremapd qremap-bench >/dev/null
 
 if [ ! -r "$guest/vmlinuz" ] || [ ! -r "$guest/initrd.img" ]; then
 	"$root/tests/guest/build-guest.sh" "$guest"
 fi
 
+# One binary per QEMU version, as tests/CMakeLists.txt picks them: the 7.2
+# that scripts/fetch-qemu.sh unpacks (when the installed QEMU isn't 7.2, e.g.
+# after Incus replaced it), Debian's installed one, and the unpacked 10.0.
 qemus=()
-for q in /usr/bin/qemu-system-x86_64 "$root/.cache/qemu-10.0/qemu-system-x86_64"; do
-	if [ -x "$q" ]; then
-		qemus+=(--qemu "$q")
-	else
-		echo "bench/run.sh: $q not found (scripts/fetch-qemu.sh fetches 10.0); skipped" >&2
-	fi
+bins=()
+seen=" "
+for q in "$root/.cache/qemu-7.2/qemu-system-x86_64" /usr/bin/qemu-system-x86_64 \
+	"$root/.cache/qemu-10.0/qemu-system-x86_64"; do
+	[ -x "$q" ] || continue
+	v=$("$q" -version | sed -n 's/.*version \([0-9]*\.[0-9]*\).*/\1/p' | head -n1)
+	case "$seen" in *" $v "*) continue ;; esac
+	seen="$seen$v "
+	qemus+=(--qemu "$q")
+	bins+=("$q")
 done
+if [ "${#bins[@]}" -lt 2 ]; then
+	echo "bench/run.sh: found QEMU${seen% }; scripts/fetch-qemu.sh fetches 7.2 and 10.0" >&2
+fi
 
 out=$build/bench-$(date -u +%Y-%m-%d).md
 {
@@ -43,12 +53,13 @@ out=$build/bench-$(date -u +%Y-%m-%d).md
 	echo "- CPU: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
 	echo "- RAM: $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
 	echo "- kernel: $(uname -r)"
-	for q in /usr/bin/qemu-system-x86_64 "$root/.cache/qemu-10.0/qemu-system-x86_64"; do
-		[ -x "$q" ] && echo "- $("$q" -version | head -n1) (\`$q\`), TCG"
+	for q in "${bins[@]}"; do
+		echo "- $("$q" -version | head -n1) (\`$q\`), TCG"
 	done
 	echo "- guest: $(sed -n 's/^kernel_release=//p' "$guest/guest.info" 2>/dev/null || echo ?)"
 } | tee "$out"
 start=$(date +%s)
-"$build/bench/qremap-bench" --qremap "$build/qremap" --guest-dir "$guest" "${qemus[@]}" "$@" |
+"$build/bench/qremap-bench" --qremap "$build/qremap" --qremapd "$build/qremapd" \
+	--guest-dir "$guest" "${qemus[@]}" "$@" |
 	tee -a "$out"
 echo "bench/run.sh: $(($(date +%s) - start)) s; tables in $out" >&2
