@@ -227,6 +227,8 @@ static void test_incus_enable_start_disable(void)
 	}
 	qremapd = fork();
 	if (qremapd == 0) {
+		const char *bin =
+		        getenv("QREMAPD_BIN") ? getenv("QREMAPD_BIN") : QREMAPD_BIN_DEFAULT;
 		char log[192];
 		int fd;
 
@@ -234,8 +236,7 @@ static void test_incus_enable_start_disable(void)
 		fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 		if (fd >= 0)
 			dup2(fd, STDERR_FILENO);
-		execl(QREMAPD_BIN_DEFAULT, QREMAPD_BIN_DEFAULT, "--socket", sock, "--state-dir",
-		      dir, (char *)NULL);
+		execl(bin, bin, "--socket", sock, "--state-dir", dir, (char *)NULL);
 		_exit(127);
 	}
 	REQUIRE(qremapd > 0);
@@ -250,6 +251,18 @@ static void test_incus_enable_start_disable(void)
 		if (rc)
 			fprintf(stderr, "incus start: %s\n", out);
 		CHECK_INT(rc, 0);
+	}
+	/* the daemon that served the start runs with the reduced privileges
+	 * (privilege.h): taps in the host's namespace need no setns
+	 */
+	{
+		char path[64];
+		_cleanup_free_ char *status = NULL;
+
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)qremapd);
+		status = test_read_file(path);
+		CHECK(status && strstr(status, "\nCapEff:\t0000000000281000\n"));
+		CHECK(status && strstr(status, "\nSeccomp:\t2\n"));
 	}
 	/* the guest on the console: bounded, polling Incus's console log */
 	deadline = now_ms() + 180000;
