@@ -1017,6 +1017,165 @@ static void test_qemu_killed_at_every_step(void)
 	}
 }
 
+/**
+ * shared_nodes() - block nodes that more than one device uses
+ * @f:		fixture
+ * @out:	names, space-separated ("" if none)
+ * @len:	size of @out
+ *
+ * query-block has one entry per device with a medium: a node-name, or an
+ * image file, that appears twice has two frontends, two writers on one disk.
+ *
+ * Return: number of such nodes, -1 on a QMP failure
+ */
+static int shared_nodes(struct fixture *f, char *out, size_t len)
+{
+	struct qr_error err = {0};
+	json_t *blk = NULL, *e, *seen = json_object();
+	size_t i, off = 0;
+	int n = 0;
+
+	out[0] = '\0';
+	if (qmp_execute(f->incus, "query-block", NULL, &blk, &err) < 0) {
+		fprintf(stderr, "query-block: %s\n", err.msg);
+		json_decref(seen);
+		return -1;
+	}
+	json_array_foreach(blk, i, e)
+	{
+		json_t *ins = json_object_get(e, "inserted");
+		const char *keys[2] = {json_string_value(json_object_get(ins, "node-name")), NULL};
+		char file_key[300];
+
+		/* the same file under two node names is two writers too (the
+		 * seed recipe's mistake); null-co placeholders share no data
+		 */
+		if (json_string_value(json_object_get(ins, "file")) &&
+		    strcmp(str_or(json_string_value(json_object_get(ins, "drv")), ""), "null-co")) {
+			snprintf(file_key, sizeof(file_key), "file:%.290s",
+			         json_string_value(json_object_get(ins, "file")));
+			keys[1] = file_key;
+		}
+		for (int k = 0; k < 2; k++) {
+			if (!keys[k])
+				continue;
+			if (json_object_get(seen, keys[k]) &&
+			    !json_is_true(json_object_get(seen, keys[k]))) {
+				n++;
+				off += (size_t)snprintf(out + off, len > off ? len - off : 0,
+				                        "%s%s", off ? " " : "", keys[k]);
+				json_object_set_new(seen, keys[k], json_true());
+			} else if (!json_object_get(seen, keys[k])) {
+				json_object_set_new(seen, keys[k], json_false());
+			}
+		}
+	}
+	json_decref(blk);
+	json_decref(seen);
+	return n;
+}
+
+/* QEMU's run state through the Incus monitor ("prelaunch" until cont). */
+static bool runstate_is(struct fixture *f, const char *want)
+{
+	struct qr_error err = {0};
+	json_t *ret = NULL;
+	bool is;
+
+	if (qmp_execute(f->incus, "query-status", NULL, &ret, &err) < 0)
+		return false;
+	is = !strcmp(str_or(json_string_value(json_object_get(ret, "status")), ""), want);
+	json_decref(ret);
+	return is;
+}
+
+/*
+ * QEMU refuses each commit step in turn; the VM is left as it is
+ * (--leave-on-unsafe) and looked at: never a disk node with two frontends,
+ * the guest never ran, and the report is the documented one.
+ */
+static void test_refused_at_every_commit_step(void)
+{
+	static const char *const disks[] = {"root:raw:scsi:64M", "data:raw:virtio-blk:32M", NULL};
+	const char *profile;
+	json_t *plan_steps = NULL;
+	size_t n_steps, first_commit = 0;
+	char pdir[256];
+
+	if (!test_is_root())
+		SKIP("needs root (network namespaces, taps)");
+	snprintf(pdir, sizeof(pdir), "%s", test_tmpdir("refused"));
+	profile = test_profile(pdir, "warn", "verify-after-reset");
+	REQUIRE(profile);
+	{
+		_cleanup_vm_ struct vm v = {0};
+		const char *args[] = {"remap", "--dry-run", "--json", "--profile",
+		                      profile, "--qmp",     NULL,     NULL};
+		char *out = NULL;
+		json_t *plan_j;
+
+		REQUIRE(vm_start(&v, 4, 2, disks, 2, 0, false, NULL));
+		args[6] = v.f->qremap_sock;
+		CHECK_INT(run_qremap(args, &out, NULL), 0);
+		plan_j = json_loads(out ? out : "", 0, NULL);
+		free(out);
+		REQUIRE(plan_j);
+		plan_steps = json_incref(json_object_get(plan_j, "steps"));
+		json_decref(plan_j);
+	}
+	n_steps = json_array_size(plan_steps);
+	for (size_t i = 0; i < n_steps && !first_commit; i++)
+		if (!strcmp(str_or(json_string_value(
+		                           json_object_get(json_array_get(plan_steps, i), "phase")),
+		                   ""),
+		            "commit"))
+			first_commit = i + 1;
+	REQUIRE(first_commit > 1);
+	for (size_t step = first_commit; step <= n_steps; step++) {
+		_cleanup_vm_ struct vm v = {0};
+		const char *args[] = {"remap",     "--json", "--leave-on-unsafe",
+		                      "--profile", profile,  "--qmp",
+		                      NULL,        NULL};
+		const char *what = json_string_value(
+		        json_object_get(json_array_get(plan_steps, step - 1), "what"));
+		char *out = NULL, *errs = NULL, env[32], shared[256];
+		const char *outcome;
+		int rc, want;
+		json_t *rep;
+
+		REQUIRE(vm_start(&v, 4, 2, disks, 2, 0, false, NULL));
+		args[6] = v.f->qremap_sock;
+		snprintf(env, sizeof(env), "%zu", step);
+		setenv("QREMAP_TEST_FAIL_STEP", env, 1);
+		rc = run_qremap(args, &out, &errs);
+		unsetenv("QREMAP_TEST_FAIL_STEP");
+		rep = json_loads(out ? out : "", 0, NULL);
+		outcome = rep ? json_string_value(json_object_get(rep, "outcome")) : NULL;
+		/* the first commit step refused changes nothing: rolled back;
+		 * a tidying step is ignored: done; any other: unsafe
+		 */
+		want = step == first_commit                               ? 5
+		       : what && str_has_prefix(what, "delete null node") ? 0
+		                                                          : 6;
+		CHECK_INT(rc, want);
+		CHECK_STR(outcome, want == 5 ? "rolled-back" : want == 0 ? "done" : "unsafe");
+		CHECK(rep && json_is_false(json_object_get(rep, "quit_sent")));
+		/* the invariant, on the live VM the failure left */
+		CHECK_INT(shared_nodes(v.f, shared, sizeof(shared)), 0);
+		CHECK(runstate_is(v.f, "prelaunch"));
+		fprintf(stderr, "QEMU refuses step %2zu/%zu (%s): %s, exit %d, shared nodes: %s\n",
+		        step, n_steps, what ? what : "?", outcome ? outcome : "?", rc,
+		        shared[0] ? shared : "none");
+		if (rc != want)
+			fprintf(stderr, "stderr: %s\n", errs);
+		json_decref(rep);
+		free(out);
+		free(errs);
+	}
+	json_decref(plan_steps);
+	test_rmtree(pdir);
+}
+
 /* Re-running on a remapped VM is a no-op that says so. */
 static void test_second_run_is_noop(void)
 {
@@ -1287,7 +1446,7 @@ static void test_unprivileged_run_fails_clearly(void)
 }
 
 TEST_MAIN(test_plan_goldens, test_second_run_is_noop, test_rollback_every_step,
-          test_qemu_killed_at_every_step, test_native_hotplug_and_acpi_refuse,
-          test_unsafe_failure_quits_qemu, test_unprivileged_run_fails_clearly, test_e2e_guest,
-          test_e2e_hub_e1000_virtio_blk, test_e2e_hub_vmxnet3_usb_storage,
-          test_e2e_seed_recipe_loses)
+          test_refused_at_every_commit_step, test_qemu_killed_at_every_step,
+          test_native_hotplug_and_acpi_refuse, test_unsafe_failure_quits_qemu,
+          test_unprivileged_run_fails_clearly, test_e2e_guest, test_e2e_hub_e1000_virtio_blk,
+          test_e2e_hub_vmxnet3_usb_storage, test_e2e_seed_recipe_loses)
