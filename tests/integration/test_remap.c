@@ -755,6 +755,39 @@ static void test_e2e_seed_recipe_loses(void)
 	CHECK(lost);
 }
 
+/**
+ * plan_steps() - the steps qremap would take on @v ("remap --dry-run --json")
+ * @v:			VM
+ * @profile:		profile
+ * @first_commit:	set to the 1-based number of the first commit step (0 if
+ *			none)
+ *
+ * Return: the plan's "steps" array (a new reference), NULL on failure
+ */
+static json_t *plan_steps(struct vm *v, const char *profile, size_t *first_commit)
+{
+	const char *args[] = {"remap", "--dry-run", "--json",          "--profile",
+	                      profile, "--qmp",     v->f->qremap_sock, NULL};
+	char *out = NULL;
+	json_t *plan_j, *steps;
+	int rc = run_qremap(args, &out, NULL);
+
+	plan_j = rc == 0 ? json_loads(out ? out : "", 0, NULL) : NULL;
+	if (!plan_j)
+		fprintf(stderr, "remap --dry-run exited %d: %s\n", rc, out);
+	free(out);
+	steps = json_incref(json_object_get(plan_j, "steps"));
+	json_decref(plan_j);
+	*first_commit = 0;
+	for (size_t i = 0; i < json_array_size(steps) && !*first_commit; i++)
+		if (!strcmp(str_or(json_string_value(
+		                           json_object_get(json_array_get(steps, i), "phase")),
+		                   ""),
+		            "commit"))
+			*first_commit = i + 1;
+	return steps;
+}
+
 /* Each step of a 2 NIC + 2 disk remap made to fail in turn: back to the start. */
 static void test_rollback_every_step(void)
 {
@@ -764,7 +797,7 @@ static void test_rollback_every_step(void)
 	const char *profile;
 	json_t *plan_j;
 	int rc;
-	size_t n_steps, first_commit = 0;
+	size_t first_commit;
 
 	if (!test_is_root())
 		SKIP("needs root (network namespaces, taps)");
@@ -774,24 +807,8 @@ static void test_rollback_every_step(void)
 	before = device_set(v.f);
 	net_before = info_network(v.f);
 	REQUIRE(before && net_before);
-	{
-		const char *args[] = {"remap", "--dry-run", "--json",         "--profile",
-		                      profile, "--qmp",     v.f->qremap_sock, NULL};
-		char *out = NULL;
-
-		rc = run_qremap(args, &out, NULL);
-		CHECK_INT(rc, 0);
-		plan_j = json_loads(out ? out : "", 0, NULL);
-		free(out);
-		REQUIRE(plan_j);
-	}
-	n_steps = json_array_size(json_object_get(plan_j, "steps"));
-	for (size_t i = 0; i < n_steps; i++)
-		if (!first_commit &&
-		    !strcmp(json_string_value(json_object_get(
-		                    json_array_get(json_object_get(plan_j, "steps"), i), "phase")),
-		            "commit"))
-			first_commit = i + 1;
+	plan_j = plan_steps(&v, profile, &first_commit);
+	REQUIRE(plan_j);
 	json_decref(plan_j);
 	REQUIRE(first_commit > 1);
 	/* every prepare step, and the first commit step (refused by QEMU) */
@@ -940,17 +957,17 @@ static void killed_at_step(const char *profile, size_t step, size_t n_steps)
 	 * or whose failure is ignored (tidying: blockdev-del of a null node).
 	 */
 	{
-		json_t *plan_steps = json_object_get(json_object_get(rep, "plan"), "steps");
+		json_t *psteps = json_object_get(json_object_get(rep, "plan"), "steps");
 		json_int_t failed = json_integer_value(json_object_get(rep, "failed_step"));
 		const char *kind = json_string_value(
-		        json_object_get(json_array_get(plan_steps, step - 1), "kind"));
+		        json_object_get(json_array_get(psteps, step - 1), "kind"));
 
 		CHECK(json_is_integer(json_object_get(rep, "failed_step")));
 		CHECK(failed >= (json_int_t)step - 1);
 		for (json_int_t i = (json_int_t)step - 1; i < failed; i++) {
 			json_t *st = json_array_get(json_object_get(rep, "steps"), (size_t)i);
 			const char *k = json_string_value(
-			        json_object_get(json_array_get(plan_steps, (size_t)i), "kind"));
+			        json_object_get(json_array_get(psteps, (size_t)i), "kind"));
 			const char *note = json_string_value(json_object_get(st, "note"));
 
 			CHECK((k && !strcmp(k, "tap-detach")) ||
@@ -985,23 +1002,17 @@ static void test_qemu_killed_at_every_step(void)
 		SKIP("needs root (network namespaces, taps)");
 	{
 		_cleanup_vm_ struct vm v = {0};
-		const char *args[] = {"remap", "--dry-run", "--json", "--profile",
-		                      NULL,    "--qmp",     NULL,     NULL};
-		char *out = NULL;
-		json_t *plan_j;
+		size_t first_commit;
+		json_t *steps;
 
 		REQUIRE(vm_start(&v, 4, 2, disks, 2, 0, false, NULL));
 		/* the profile lives beside the tests' temporary VMs */
 		profile = test_profile(test_tmpdir("killed"), "warn", "verify-after-reset");
 		REQUIRE(profile);
-		args[4] = profile;
-		args[6] = v.f->qremap_sock;
-		CHECK_INT(run_qremap(args, &out, NULL), 0);
-		plan_j = json_loads(out ? out : "", 0, NULL);
-		free(out);
-		REQUIRE(plan_j);
-		n_steps = json_array_size(json_object_get(plan_j, "steps"));
-		json_decref(plan_j);
+		steps = plan_steps(&v, profile, &first_commit);
+		REQUIRE(steps);
+		n_steps = json_array_size(steps);
+		json_decref(steps);
 	}
 	REQUIRE(n_steps > 10);
 	for (size_t step = 1; step <= n_steps; step++)
@@ -1098,8 +1109,8 @@ static void test_refused_at_every_commit_step(void)
 {
 	static const char *const disks[] = {"root:raw:scsi:64M", "data:raw:virtio-blk:32M", NULL};
 	const char *profile;
-	json_t *plan_steps = NULL;
-	size_t n_steps, first_commit = 0;
+	json_t *plan_steps_j = NULL;
+	size_t n_steps, first_commit;
 	char pdir[256];
 
 	if (!test_is_root())
@@ -1109,27 +1120,12 @@ static void test_refused_at_every_commit_step(void)
 	REQUIRE(profile);
 	{
 		_cleanup_vm_ struct vm v = {0};
-		const char *args[] = {"remap", "--dry-run", "--json", "--profile",
-		                      profile, "--qmp",     NULL,     NULL};
-		char *out = NULL;
-		json_t *plan_j;
 
 		REQUIRE(vm_start(&v, 4, 2, disks, 2, 0, false, NULL));
-		args[6] = v.f->qremap_sock;
-		CHECK_INT(run_qremap(args, &out, NULL), 0);
-		plan_j = json_loads(out ? out : "", 0, NULL);
-		free(out);
-		REQUIRE(plan_j);
-		plan_steps = json_incref(json_object_get(plan_j, "steps"));
-		json_decref(plan_j);
+		plan_steps_j = plan_steps(&v, profile, &first_commit);
+		REQUIRE(plan_steps_j);
 	}
-	n_steps = json_array_size(plan_steps);
-	for (size_t i = 0; i < n_steps && !first_commit; i++)
-		if (!strcmp(str_or(json_string_value(
-		                           json_object_get(json_array_get(plan_steps, i), "phase")),
-		                   ""),
-		            "commit"))
-			first_commit = i + 1;
+	n_steps = json_array_size(plan_steps_j);
 	REQUIRE(first_commit > 1);
 	for (size_t step = first_commit; step <= n_steps; step++) {
 		_cleanup_vm_ struct vm v = {0};
@@ -1137,7 +1133,7 @@ static void test_refused_at_every_commit_step(void)
 		                      "--profile", profile,  "--qmp",
 		                      NULL,        NULL};
 		const char *what = json_string_value(
-		        json_object_get(json_array_get(plan_steps, step - 1), "what"));
+		        json_object_get(json_array_get(plan_steps_j, step - 1), "what"));
 		char *out = NULL, *errs = NULL, env[32], shared[256];
 		const char *outcome;
 		int rc, want;
@@ -1172,7 +1168,7 @@ static void test_refused_at_every_commit_step(void)
 		free(out);
 		free(errs);
 	}
-	json_decref(plan_steps);
+	json_decref(plan_steps_j);
 	test_rmtree(pdir);
 }
 
@@ -1363,7 +1359,7 @@ static void test_unsafe_failure_quits_qemu(void)
 	_cleanup_vm_ struct vm v = {0};
 	const char *profile;
 	json_t *plan_j, *rep;
-	size_t i, n, fail = 0;
+	size_t n, fail, first_commit;
 	char env[32];
 	int rc, pfd;
 
@@ -1371,24 +1367,12 @@ static void test_unsafe_failure_quits_qemu(void)
 		SKIP("needs root (network namespaces, taps)");
 	REQUIRE(vm_start(&v, 2, 1, disks, 1, 0, false, NULL));
 	profile = test_profile(v.dir, "warn", "verify-after-reset");
-	{
-		const char *args[] = {"remap", "--dry-run", "--json",         "--profile",
-		                      profile, "--qmp",     v.f->qremap_sock, NULL};
-		char *out = NULL;
-
-		rc = run_qremap(args, &out, NULL);
-		plan_j = json_loads(out ? out : "", 0, NULL);
-		free(out);
-		REQUIRE(plan_j);
-	}
 	/* the step after the first commit step: an original is already going */
-	n = json_array_size(json_object_get(plan_j, "steps"));
-	for (i = 0; i < n && !fail; i++)
-		if (!strcmp(json_string_value(json_object_get(
-		                    json_array_get(json_object_get(plan_j, "steps"), i), "phase")),
-		            "commit"))
-			fail = i + 2;
+	plan_j = plan_steps(&v, profile, &first_commit);
+	REQUIRE(plan_j && first_commit);
+	n = json_array_size(plan_j);
 	json_decref(plan_j);
+	fail = first_commit + 1;
 	REQUIRE(fail >= 2 && fail <= n);
 	pfd = (int)syscall(SYS_pidfd_open, v.f->qemu_pid, 0);
 	REQUIRE(pfd >= 0);
