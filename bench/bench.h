@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "testlib.h" /* test_rmtree() */
+
 #define MAX_RUNS  32
 #define MAX_QEMUS 4
 
@@ -56,7 +58,6 @@ double mono_ms(void);
 void series_add(struct series *s, double v);
 double series_median(const struct series *s);
 const char *series_fmt(const struct series *s, int prec, char *buf, size_t len);
-void rm_tree(const char *dir);
 int run_capture(const char *const *argv, char **out, char **errs, double *ms);
 bool run_quiet(const char *const *argv);
 bool write_text(const char *path, const char *text);

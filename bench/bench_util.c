@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <math.h>
 #include <poll.h>
 #include <stdio.h>
@@ -101,32 +100,6 @@ const char *series_fmt(const struct series *s, int prec, char *buf, size_t len)
 	}
 	snprintf(buf, len, "%.*f (%.*f–%.*f)", prec, series_median(s), prec, lo, prec, hi);
 	return buf;
-}
-
-/**
- * rm_entry() - nftw() callback: remove one entry
- * @path:	entry
- * @st:		unused
- * @flag:	unused
- * @ftw:	unused
- *
- * Return: remove()'s result
- */
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-/**
- * rm_tree() - remove a directory tree
- * @dir:	path
- */
-void rm_tree(const char *dir)
-{
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /**

@@ -27,7 +27,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <linux/if_tun.h>
 #include <linux/sockios.h>
@@ -111,7 +110,7 @@ static bool lat_vm_start(const struct bench_opts *o, const char *qemu, unsigned 
 	if (fixture_start(&fo, &v->f, &err) < 0) {
 		fprintf(stderr, "fixture: %s\n", err.msg);
 		v->f = NULL;
-		rm_tree(v->dir);
+		test_rmtree(v->dir);
 		return false;
 	}
 	return true;
@@ -125,7 +124,7 @@ static void lat_vm_end(struct lat_vm *v)
 {
 	fixture_destroy(v->f);
 	v->f = NULL;
-	rm_tree(v->dir);
+	test_rmtree(v->dir);
 }
 
 /**
@@ -1117,7 +1116,7 @@ static void dp_end(struct dp_vm *v)
 		v->own_ns = false;
 	}
 	if (v->dir[0])
-		rm_tree(v->dir);
+		test_rmtree(v->dir);
 }
 
 /**
@@ -1522,6 +1521,6 @@ int main(int argc, char **argv)
 			print_data(label, res, &o);
 		}
 	}
-	rm_tree(o.base);
+	test_rmtree(o.base);
 	return all_ok ? 0 : 1;
 }

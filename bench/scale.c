@@ -428,7 +428,7 @@ static bool scale_run(const struct bench_opts *o, const char *qemu, unsigned n, 
 	for (unsigned i = 0; i < started; i++)
 		fixture_destroy(vms[i].f);
 	if (ok)
-		rm_tree(dir);
+		test_rmtree(dir);
 	else
 		fprintf(stderr, "scale: kept %s for a look (qremapd.log)\n", dir);
 	return ok;

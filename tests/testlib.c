@@ -155,16 +155,6 @@ bool test_is_root(void)
 	return geteuid() == 0;
 }
 
-/**
- * test_tmpdir() - a fresh directory for one test, under $TMPDIR or /tmp
- * @tag:	short name included in the path
- *
- * The directory must be on a file system that supports O_DIRECT (not
- * tmpfs) to match Incus's disk opens; /tmp is fine on the CI machine, and
- * fixture.c falls back without O_DIRECT where it isn't.
- *
- * Return: static path, valid until the next call
- */
 /* nftw() callback for test_rmtree(). */
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -184,6 +174,16 @@ void test_rmtree(const char *dir)
 		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/**
+ * test_tmpdir() - a fresh directory for one test, under $TMPDIR or /tmp
+ * @tag:	short name included in the path
+ *
+ * The directory must be on a file system that supports O_DIRECT (not
+ * tmpfs) to match Incus's disk opens; /tmp is fine on the CI machine, and
+ * fixture.c falls back without O_DIRECT where it isn't.
+ *
+ * Return: static path, valid until the next call
+ */
 const char *test_tmpdir(const char *tag)
 {
 	static char path[256];
