@@ -84,7 +84,8 @@ int tap_get_queue_fd(int pidfd, int qemu_fd, struct qr_error *err)
  * tap_fd_info() - tap name, flags and queue state of a tun file
  * @fd:		local descriptor of a /dev/net/tun file
  * @ifname:	tap name
- * @flags:	TUNGETIFF flags, without IFF_DETACH_QUEUE and IFF_NOFILTER
+ * @flags:	TUNGETIFF flags, without IFF_DETACH_QUEUE (0x1000 is kept: see
+ *		below)
  * @detached:	the queue is detached
  * @err:	error object
  *
@@ -110,8 +111,13 @@ int tap_fd_info(int fd, char ifname[IFNAMSIZ], unsigned *flags, bool *detached,
 	memcpy(ifname, ifr.ifr_name, IFNAMSIZ);
 	ifname[IFNAMSIZ - 1] = '\0';
 	*detached = !!(ifr.ifr_flags & IFF_DETACH_QUEUE);
-	*flags = (unsigned)(unsigned short)ifr.ifr_flags &
-	         ~(unsigned)(IFF_DETACH_QUEUE | IFF_NOFILTER);
+	/* TUNGETIFF adds IFF_NOFILTER (the queue has no socket filter) in the
+	 * very bit of IFF_NO_PI, 0x1000 (uapi if_tun.h), so the two can't be
+	 * told apart here. Both readings want the bit kept for a fresh queue
+	 * like this one: Incus's taps are IFF_NO_PI, and on TUNSETIFF the same
+	 * bit asks the kernel to attach without a filter (tun_set_iff()).
+	 */
+	*flags = (unsigned)(unsigned short)ifr.ifr_flags & ~(unsigned)IFF_DETACH_QUEUE;
 	return 0;
 }
 
@@ -445,8 +451,10 @@ static int open_queue_here(const char *ifname, unsigned flags, struct qr_error *
  * The fresh queue is created the way Incus creates its own (open
  * /dev/net/tun, TUNSETIFF with the device's name and flags), inside the tap's
  * network namespace, so that QEMU can own it by name after getfd. The kernel
- * refuses a multiqueue TUNSETIFF whose flags differ from the device's, so the
- * flags are taken from the device itself rather than assumed. Needs
+ * refuses a TUNSETIFF whose multiqueue flag or device type differs from the
+ * device's, and takes the rest of a joining queue's flags (IFF_NO_PI,
+ * IFF_VNET_HDR) for the whole device if it is the only queue, so the flags
+ * are taken from the device itself rather than assumed. Needs
  * CAP_NET_ADMIN in the tap's namespace, and CAP_SYS_ADMIN to enter it if it
  * isn't ours. A new queue starts attached.
  *
