@@ -19,6 +19,16 @@
 #include "qremap/remap.h"
 #include "qremap/tap.h"
 
+/* How long a lost connection waits to see QEMU's process end. A dying
+ * process closes its files after its memory is torn down and reports its
+ * exit right after (do_exit()), so this only has to cover the last threads
+ * of a killed QEMU; a monitor that hangs up on a live QEMU pays it once.
+ */
+#define QEMU_EXIT_WAIT_MS 500
+
+/* "LABEL: " before each log line, when the caller gave a label (qremapd: the VM) */
+#define LBL(o) ((o)->label ? (o)->label : ""), ((o)->label ? ": " : "")
+
 /**
  * struct nic_fds - host descriptors held for one NIC during a remap
  * @fresh:	the fresh queue (our copy; QEMU gets its own via getfd)
@@ -29,14 +39,6 @@
  * @fd_given:	QEMU owns the getfd'd queue through a netdev now (closefd
  *		would find nothing to close)
  */
-/* "LABEL: " before each log line, when the caller gave a label (qremapd: the VM) */
-/* How long a lost connection waits to see QEMU's process end (it normally
- * takes well under a millisecond after its sockets close)
- */
-#define QEMU_EXIT_WAIT_MS 2000
-
-#define LBL(o) ((o)->label ? (o)->label : ""), ((o)->label ? ": " : "")
-
 struct nic_fds {
 	int fresh;
 	int old[PLAN_MAX_QUEUES];
