@@ -32,14 +32,19 @@
 #define PEER_WHY_MAX  512
 #define HUNG_UP       1 /* peer_send() result: the client closed */
 
+#define PEER_MAX_KEEP 16 /* descriptors a holding peer keeps from its parent */
+
 /**
  * struct fakeqmp - parent's handle on a running fake peer
  * @pid:	the child running the script
  * @status_fd:	read end of the verdict pipe; EOF once the child exited
+ * @release_fd:	write end of the pipe a holding peer waits on after its
+ *		script (closing it lets the peer go), -1 if it doesn't hold
  */
 struct fakeqmp {
 	pid_t pid;
 	int status_fd;
+	int release_fd;
 };
 
 /**
@@ -55,6 +60,7 @@ struct fakeqmp {
  * @prev_id:	"id" of the command before it
  * @usec:	fake clock for event timestamps
  * @trace:	print traffic on stderr (FAKEQMP_TRACE set)
+ * @dying:	an FQK_EXIT ran: exit now, holding nothing
  * @why:	first mismatch, empty while all is well
  */
 struct peer {
@@ -69,6 +75,7 @@ struct peer {
 	json_t *prev_id;
 	unsigned long long usec;
 	bool trace;
+	bool dying;
 	char why[PEER_WHY_MAX];
 };
 
@@ -434,6 +441,46 @@ static int send_raw(struct peer *p, const struct fq_step *s)
 /* Steps */
 
 /**
+ * hold_fd() - keep a received descriptor under a given number, as QEMU's
+ *	       getfd keeps the one that came with it
+ * @p:		peer
+ * @fd:		the received descriptor (consumed)
+ * @as:		number to keep it as; must not be open yet
+ *
+ * Return: 0, or -1 if @as is taken or the dup fails
+ */
+static int hold_fd(struct peer *p, int fd, int as)
+{
+	int r = 0;
+
+	if (fd == as)
+		return 0;
+	if (as <= STDERR_FILENO || fcntl(as, F_GETFD) >= 0)
+		r = fail(p, "cannot keep the received descriptor as %d: already in use", as);
+	else if (dup2(fd, as) < 0)
+		r = fail(p, "dup2(%d, %d): %s", fd, as, strerror(errno));
+	close(fd);
+	return r;
+}
+
+/**
+ * step_close_fd() - close one of the peer's descriptors (FQK_CLOSE_FD)
+ * @p:	peer
+ * @s:	step; @peer_fd is the descriptor
+ *
+ * Return: 0, or -1 if it was not open (the script and the peer disagree on
+ *	   what "QEMU" holds) or is the connection itself
+ */
+static int step_close_fd(struct peer *p, const struct fq_step *s)
+{
+	if (s->peer_fd <= STDERR_FILENO || s->peer_fd == p->fd)
+		return fail(p, "refusing to close descriptor %d", s->peer_fd);
+	if (close(s->peer_fd) < 0)
+		return fail(p, "closing descriptor %d: %s", s->peer_fd, strerror(errno));
+	return 0;
+}
+
+/**
  * step_expect() - read one command and hold it against the script
  * @p:	peer
  * @s:	FQK_EXPECT step
@@ -506,6 +553,8 @@ static int step_expect(struct peer *p, const struct fq_step *s)
 		memmove(p->fds, p->fds + 1, (p->n_fds - 1) * sizeof(*p->fds));
 		p->n_fds--;
 		r = s->fd_text ? read_through_fd(p, fd, s->fd_text) : 0;
+		if (!r && s->peer_fd > 0)
+			return hold_fd(p, fd, s->peer_fd);
 		close(fd);
 		if (r < 0)
 			return -1;
@@ -725,6 +774,11 @@ static int run_step(struct peer *p, const struct fq_step *s)
 		return step_send_huge(p, s);
 	case FQK_FLOOD:
 		return step_flood(p, s);
+	case FQK_CLOSE_FD:
+		return step_close_fd(p, s);
+	case FQK_EXIT:
+		p->dying = true;
+		return 0;
 	}
 	return fail(p, "unknown step kind %d", (int)s->kind);
 }
@@ -749,6 +803,8 @@ static const char *step_name(const struct fq_step *s)
 	        [FQK_EXPECT_EOF] = "expect-eof",
 	        [FQK_SEND_HUGE] = "send-huge",
 	        [FQK_FLOOD] = "flood",
+	        [FQK_CLOSE_FD] = "close-fd",
+	        [FQK_EXIT] = "exit",
 	};
 
 	if ((size_t)s->kind < ARRAY_SIZE(names) && names[s->kind])
@@ -777,6 +833,8 @@ static int run_script(struct peer *p, const struct fq_step *script, size_t n)
 			return fail(p, "step %zu (%s) comes after the connection was closed", i,
 			            step_name(s));
 		r = run_step(p, s);
+		if (p->dying && i + 1 < n)
+			return fail(p, "step %zu (exit) is not the last one", i);
 		if (r == HUNG_UP) {
 			/* The client gave up as the step allowed, or after the
 			 * last object it needed: nothing after this can be
@@ -805,17 +863,40 @@ static int run_script(struct peer *p, const struct fq_step *script, size_t n)
 }
 
 /**
+ * hold_on() - after the script, keep what the peer holds until released
+ * @release_fd:	read end of the release pipe: EOF when fakeqmp_finish()
+ *		closes the write end, or when the parent dies
+ *
+ * Bounded by FQ_HOLD_TIMEOUT_MS all the same, so no peer can outlive a test
+ * that lost track of it.
+ */
+static void hold_on(int release_fd)
+{
+	int64_t deadline = now_ms() + FQ_HOLD_TIMEOUT_MS;
+	struct pollfd pfd = {.fd = release_fd, .events = POLLIN};
+	int r;
+
+	do
+		r = poll(&pfd, 1, deadline_remaining_ms(deadline));
+	while (r < 0 && errno == EINTR);
+}
+
+/**
  * child_main() - body of the forked peer
  * @sock:	its end of the socketpair
  * @status_fd:	write end of the verdict pipe
+ * @release_fd:	read end of the release pipe of a holding peer, or -1
  * @script:	steps
  * @n:		their number
  *
  * Ends with _exit(): the child must not run the parent's atexit handlers,
  * flush its stdio buffers twice, or have LeakSanitizer judge memory that
- * belongs to the test program.
+ * belongs to the test program. A holding peer first waits to be released,
+ * verdict written or not, so that the parent sees what it holds in either
+ * case.
  */
-static void child_main(int sock, int status_fd, const struct fq_step *script, size_t n)
+static void child_main(int sock, int status_fd, int release_fd, const struct fq_step *script,
+                       size_t n)
 {
 	struct timeval tv = {.tv_sec = FQ_STEP_TIMEOUT_MS / 1000,
 	                     .tv_usec = (FQ_STEP_TIMEOUT_MS % 1000) * 1000};
@@ -832,29 +913,36 @@ static void child_main(int sock, int status_fd, const struct fq_step *script, si
 		ssize_t w = write(status_fd, p.why, strlen(p.why));
 
 		(void)w;
-		_exit(1);
 	}
-	_exit(0);
+	if (release_fd >= 0 && !p.dying)
+		hold_on(release_fd);
+	_exit(r < 0 ? 1 : 0);
 }
 
 /**
  * close_all_but() - in the child, close every descriptor above stderr except
- *		     two
- * @a:	descriptor to keep
- * @b:	the other one to keep
+ *		     the ones listed
+ * @keep:	descriptors to keep, in any order (sorted here)
+ * @n:		their number
  */
-static void close_all_but(int a, int b)
+static void close_all_but(int *keep, size_t n)
 {
-	unsigned keep[2] = {(unsigned)(a < b ? a : b), (unsigned)(a < b ? b : a)};
 	unsigned from = 3;
-	size_t i;
 
-	for (i = 0; i < 2; i++) {
-		if (keep[i] < from)
+	/* insertion sort: a handful of numbers */
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			int t = keep[j];
+
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
+	for (size_t i = 0; i < n; i++) {
+		if (keep[i] < 0 || (unsigned)keep[i] < from)
 			continue;
-		if (keep[i] > from)
-			close_range(from, keep[i] - 1, 0);
-		from = keep[i] + 1;
+		if ((unsigned)keep[i] > from)
+			close_range(from, (unsigned)keep[i] - 1, 0);
+		from = (unsigned)keep[i] + 1;
 	}
 	close_range(from, ~0u, 0);
 }
@@ -873,10 +961,40 @@ static void close_all_but(int a, int b)
  */
 struct fakeqmp *fakeqmp_start(const struct fq_step *script, size_t n, int *client_fd)
 {
+	return fakeqmp_start_holding(script, n, client_fd, NULL, 0);
+}
+
+/**
+ * fakeqmp_start_holding() - fork a fake peer that also plays QEMU's process,
+ *			     holding some of the caller's descriptors
+ * @script:	steps, as for fakeqmp_start()
+ * @n:		number of steps
+ * @client_fd:	the client's end of the connection, for qmp_adopt_fd()
+ * @keep:	descriptors the child keeps, under the same numbers (a tap's
+ *		queues, say); all others are closed in the child as for
+ *		fakeqmp_start(). The caller may close its own copies at once.
+ * @n_keep:	their number, at most 16; 0 makes this fakeqmp_start()
+ *
+ * With @n_keep > 0 the child stays alive after its script, holding what it
+ * holds then, until fakeqmp_finish() (bounded by FQ_HOLD_TIMEOUT_MS): QEMU
+ * does not close its taps when a monitor connection ends, and a test wants
+ * to look at them after the client is done. A script ending in FQK_EXIT
+ * has it exit at once instead.
+ *
+ * Return: handle for fakeqmp_finish(), NULL on failure (reason on stderr)
+ */
+struct fakeqmp *fakeqmp_start_holding(const struct fq_step *script, size_t n, int *client_fd,
+                                      const int *keep, size_t n_keep)
+{
+	int sv[2], st[2], rel[2] = {-1, -1};
+	int mine[PEER_MAX_KEEP + 3];
 	struct fakeqmp *f;
-	int sv[2], st[2];
 	pid_t pid;
 
+	if (n_keep > PEER_MAX_KEEP) {
+		fprintf(stderr, "fakeqmp: at most %d descriptors to keep\n", PEER_MAX_KEEP);
+		return NULL;
+	}
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return NULL;
@@ -892,6 +1010,15 @@ struct fakeqmp *fakeqmp_start(const struct fq_step *script, size_t n, int *clien
 		free(f);
 		return NULL;
 	}
+	if (n_keep && pipe2(rel, O_CLOEXEC) < 0) {
+		perror("fakeqmp: pipe2");
+		close(sv[0]);
+		close(sv[1]);
+		close(st[0]);
+		close(st[1]);
+		free(f);
+		return NULL;
+	}
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
@@ -900,19 +1027,45 @@ struct fakeqmp *fakeqmp_start(const struct fq_step *script, size_t n, int *clien
 		close(sv[1]);
 		close(st[0]);
 		close(st[1]);
+		if (rel[0] >= 0) {
+			close(rel[0]);
+			close(rel[1]);
+		}
 		free(f);
 		return NULL;
 	}
 	if (pid == 0) {
-		close_all_but(sv[1], st[1]);
-		child_main(sv[1], st[1], script, n);
+		mine[0] = sv[1];
+		mine[1] = st[1];
+		mine[2] = rel[0];
+		for (size_t i = 0; i < n_keep; i++)
+			mine[3 + i] = keep[i];
+		close_all_but(mine, 3 + n_keep);
+		child_main(sv[1], st[1], rel[0], script, n);
 	}
 	close(sv[1]);
 	close(st[1]);
+	if (rel[0] >= 0)
+		close(rel[0]);
 	f->pid = pid;
 	f->status_fd = st[0];
+	f->release_fd = rel[1];
 	*client_fd = sv[0];
 	return f;
+}
+
+/**
+ * fakeqmp_pid() - the pid of the child playing the peer
+ * @f:	handle from fakeqmp_start()
+ *
+ * For tests where the peer stands in for QEMU's process too: the remap's
+ * host steps copy its descriptors with pidfd_getfd() and read its /proc.
+ *
+ * Return: the pid
+ */
+pid_t fakeqmp_pid(const struct fakeqmp *f)
+{
+	return f->pid;
 }
 
 /**
@@ -921,8 +1074,9 @@ struct fakeqmp *fakeqmp_start(const struct fq_step *script, size_t n, int *clien
  * @why:	first mismatch, or empty if there was none
  * @len:	size of @why
  *
- * Waits at most FQ_FINISH_TIMEOUT_MS, then kills the child (by the pid it
- * started, nothing else). The client should normally be closed first, so a
+ * Releases a holding peer first (see fakeqmp_start_holding()). Waits at
+ * most FQ_FINISH_TIMEOUT_MS, then kills the child (by the pid it started,
+ * nothing else). The client should normally be closed first, so a
  * script ending in FQ_EXPECT_EOF can finish.
  *
  * Return: 0 if the whole script ran and every expectation matched, -1 if not
@@ -935,6 +1089,9 @@ int fakeqmp_finish(struct fakeqmp *f, char *why, size_t len)
 	size_t got = 0;
 	int status = 0;
 
+	/* a holding peer waits for this before it exits */
+	if (f->release_fd >= 0)
+		close(f->release_fd);
 	for (;;) {
 		struct pollfd pfd = {.fd = f->status_fd, .events = POLLIN};
 		ssize_t n;

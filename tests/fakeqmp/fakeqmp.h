@@ -13,17 +13,30 @@
  * client's commands by line (the client ends each with CRLF, and compact JSON
  * has no raw newline) and builds its messages with jansson directly, so a bug
  * in json_frame.c or qmp.c cannot hide itself by being on both ends.
+ *
+ * For the remap's host steps the peer can also stand in for QEMU's process:
+ * fakeqmp_start_holding() lets it keep descriptors (a tap's queues) under
+ * their numbers, fakeqmp_pid() gives its pid for pidfd_getfd() and /proc,
+ * FQK_EXPECT can keep a descriptor passed with a command (getfd) and
+ * FQK_CLOSE_FD closes one (netdev_del), and the peer outlives its script
+ * until fakeqmp_finish(), as QEMU outlives a monitor connection, unless
+ * FQK_EXIT has it die.
  */
 #ifndef QREMAP_FAKEQMP_H
 #define QREMAP_FAKEQMP_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* How long the peer waits for the client at any one step. */
 #define FQ_STEP_TIMEOUT_MS 5000
 /* How long fakeqmp_finish() waits for the peer before killing it. */
 #define FQ_FINISH_TIMEOUT_MS 10000
+/* How long a peer started with fakeqmp_start_holding() outlives its script,
+ * at most, waiting for fakeqmp_finish() (or its parent's death).
+ */
+#define FQ_HOLD_TIMEOUT_MS 60000
 
 /**
  * enum fq_kind - what one step of a script does
@@ -50,6 +63,12 @@
  *			("@ID@" substituted in both), in large writes
  * @FQK_FLOOD:		send event @name back to back for @delay_ms, or until
  *			the client hangs up if @hangup_ok
+ * @FQK_CLOSE_FD:	close the peer's descriptor @peer_fd, as QEMU closes a
+ *			tap's queues at netdev_del or a getfd'd one at closefd;
+ *			the descriptor must be open
+ * @FQK_EXIT:		end the peer's process at once, as QEMU dying does: the
+ *			connection and every descriptor it holds close with it,
+ *			even in a holding peer; it must be the last step
  */
 enum fq_kind {
 	FQK_SEND,
@@ -63,6 +82,8 @@ enum fq_kind {
 	FQK_EXPECT_EOF,
 	FQK_SEND_HUGE,
 	FQK_FLOOD,
+	FQK_CLOSE_FD,
+	FQK_EXIT,
 };
 
 /**
@@ -91,6 +112,10 @@ enum fq_id {
  * @tail:	bytes written after the filler of FQK_SEND_HUGE
  * @fd_text:	string the descriptor passed with a command must yield
  * @want_fd:	a descriptor must come with the command
+ * @peer_fd:	FQK_EXPECT: keep the descriptor that came with the command
+ *		open in the peer as this number (> 2, not open yet), as QEMU
+ *		keeps what getfd gives it; 0 closes it after the checks.
+ *		FQK_CLOSE_FD: the peer's descriptor to close
  * @chunk:	write at most this many bytes at a time (0: all at once), to
  *		make the client see split reads
  * @delay_ms:	pause between chunks; the duration of FQK_DELAY, FQK_FLOOD
@@ -112,6 +137,7 @@ struct fq_step {
 	const char *tail;
 	const char *fd_text;
 	bool want_fd;
+	int peer_fd;
 	size_t chunk;
 	int delay_ms;
 	size_t count;
@@ -170,6 +196,14 @@ struct fq_step {
 	{                                                                                          \
 		.kind = FQK_EXPECT_EOF                                                             \
 	}
+#define FQ_CLOSE_FD(n)                                                                             \
+	{                                                                                          \
+		.kind = FQK_CLOSE_FD, .peer_fd = (n)                                               \
+	}
+#define FQ_EXIT                                                                                    \
+	{                                                                                          \
+		.kind = FQK_EXIT                                                                   \
+	}
 
 /* Greeting of a QEMU 10.0.2 and successful capabilities negotiation. */
 #define FQ_HANDSHAKE                                                                               \
@@ -178,6 +212,9 @@ struct fq_step {
 struct fakeqmp;
 
 struct fakeqmp *fakeqmp_start(const struct fq_step *script, size_t n, int *client_fd);
+struct fakeqmp *fakeqmp_start_holding(const struct fq_step *script, size_t n, int *client_fd,
+                                      const int *keep, size_t n_keep);
+pid_t fakeqmp_pid(const struct fakeqmp *f);
 int fakeqmp_finish(struct fakeqmp *f, char *why, size_t len);
 
 #endif /* QREMAP_FAKEQMP_H */
