@@ -19,6 +19,12 @@ cmake --build "$build" -j"$(nproc)"
 # Everything, as scripts/demo.sh builds it (tests and bench included).
 cmake -S "$top" -B "$build-release" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQREMAP_TESTS=ON >/dev/null
 cmake --build "$build-release" -j"$(nproc)"
+# clang-tidy with the checked-in .clang-tidy: any finding fails (scripts/tidy.sh).
+if command -v clang-tidy >/dev/null 2>&1; then
+	"$top/scripts/tidy.sh"
+else
+	echo "test.sh: clang-tidy skipped: clang-tidy not found (apt-get install clang-tidy)"
+fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 cd "$build"

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* qremap - cmd_incus.c: "qremap incus ...": the Incus side of qremapd */
 
+#include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -90,6 +92,48 @@ static int patch_config(const struct incus_opts *o, json_t *changes, const char 
 	return r;
 }
 
+/**
+ * parse_major_minor() - read "MAJOR.MINOR" at the start of a version string
+ * @s:		version, such as "9.2.0" (what follows MINOR is ignored)
+ * @maj:	major version
+ * @min:	minor version
+ *
+ * strtoul() with its errors checked, not sscanf("%d.%d"): a number too large
+ * for an int is undefined behaviour for sscanf(), and it can't tell.
+ *
+ * Return: 0 on success, -1 if @s doesn't start with "digits.digits"
+ */
+static int parse_major_minor(const char *s, unsigned long *maj, unsigned long *min)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	*maj = strtoul(s, &end, 10);
+	if (errno || *end != '.' || !isdigit((unsigned char)end[1]))
+		return -1;
+	*min = strtoul(end + 1, &end, 10);
+	return errno ? -1 : 0;
+}
+
+/**
+ * memstream_done() - finish a string printed with open_memstream()
+ * @m:		the stream, NULL if open_memstream() failed
+ *
+ * open_memstream() fails, and so does the fclose() that makes the final
+ * buffer, only for lack of memory; the string is then missing or cut short,
+ * and enable would write a partial configuration into the instance.
+ *
+ * Return: 0 if the string is complete, -1 otherwise
+ */
+static int memstream_done(FILE *m)
+{
+	if (!m)
+		return -1;
+	return fclose(m) ? -1 : 0;
+}
+
 /* Whether a scriptlet is qremap's own. */
 static bool is_our_scriptlet(const char *s)
 {
@@ -112,6 +156,7 @@ static int incus_enable(const struct incus_opts *o)
 	const char *status, *qv;
 	FILE *m;
 	int rc = EXIT_FAILED;
+	bool printed;
 
 	if (profile_resolve(o->profile, path, sizeof(path), &err) < 0 ||
 	    profile_load_file(path, &prof, &err) < 0 || get_instance(o, &inst, etag, &err) < 0) {
@@ -143,9 +188,9 @@ static int incus_enable(const struct incus_opts *o)
 		qv = json_string_value(
 		        json_object_get(json_object_get(env, "environment"), "driver_version"));
 		if (qv && strstr(qv, "| ")) {
-			int maj = 0, min = 0;
+			unsigned long maj, min;
 
-			if (sscanf(strstr(qv, "| ") + 2, "%d.%d", &maj, &min) == 2)
+			if (!parse_major_minor(strstr(qv, "| ") + 2, &maj, &min))
 				copts.reconnect_ms = maj > 9 || (maj == 9 && min >= 2);
 		}
 	}
@@ -157,14 +202,22 @@ static int incus_enable(const struct incus_opts *o)
 	}
 	inventory_free(&inv);
 	m = open_memstream(&block, &len);
-	coldplug_print_conf(m, &cp);
-	fclose(m);
+	if (m)
+		coldplug_print_conf(m, &cp);
+	printed = memstream_done(m) == 0;
 	m = open_memstream(&args, &len);
-	coldplug_print_raw_qemu(m, &cp);
-	fclose(m);
+	if (m)
+		coldplug_print_raw_qemu(m, &cp);
+	printed = memstream_done(m) == 0 && printed;
 	m = open_memstream(&script, &len);
-	handshake_scriptlet(m, &hopts);
-	fclose(m);
+	if (m)
+		handshake_scriptlet(m, &hopts);
+	printed = memstream_done(m) == 0 && printed;
+	if (!printed) {
+		log_error("out of memory building the configuration of %s", o->vm);
+		coldplug_free(&cp);
+		goto out;
+	}
 	for (size_t i = 0; i < cp.n_notes; i++)
 		log_warn("%s", cp.notes[i]);
 	coldplug_free(&cp);
@@ -213,9 +266,14 @@ static int incus_enable(const struct incus_opts *o)
 	       o->qremapd, o->vm, prof.name, INCUS_KEY_PROFILE);
 	rc = EXIT_DONE;
 out:
+	/* old_conf and old_raw are freed by _cleanup_free_, which clang-tidy
+	 * 14's analyzer doesn't model: to it they leak on the way out.
+	 * NOLINTBEGIN(clang-analyzer-unix.Malloc)
+	 */
 	json_decref(env);
 	json_decref(inst);
 	return rc;
+	/* NOLINTEND(clang-analyzer-unix.Malloc) */
 }
 
 static int incus_disable(const struct incus_opts *o)

@@ -22,6 +22,7 @@
 
 #include "qremap/log.h"
 #include "qremap/privilege.h"
+#include "qremap/util.h"
 
 /* The capabilities a remap uses (privilege.h), by number and name */
 static const struct {
@@ -325,18 +326,29 @@ static void filter_build(struct filter *f, pid_t self)
 	emit(f, BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM, 0, 0);
 }
 
-/* Highest capability number this kernel knows (cap_last_cap), or CAP_LAST_CAP */
+/*
+ * Highest capability number this kernel knows (cap_last_cap), or CAP_LAST_CAP.
+ * Parsed strictly (fscanf("%d") can't report overflow): anything but a number
+ * within the 64 bits capget() reports falls back to CAP_LAST_CAP.
+ */
 static int last_cap(void)
 {
 	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
-	int n = CAP_LAST_CAP;
+	unsigned long long n;
+	char line[32];
+	bool got;
 
-	if (f) {
-		if (fscanf(f, "%d", &n) != 1 || n < 0 || n > 63)
-			n = CAP_LAST_CAP;
-		fclose(f);
-	}
-	return n;
+	if (!f)
+		return CAP_LAST_CAP;
+	got = fgets(line, sizeof(line), f) != NULL;
+	/* read only: fclose() has nothing buffered to lose */
+	(void)fclose(f);
+	if (!got)
+		return CAP_LAST_CAP;
+	line[strcspn(line, "\n")] = '\0';
+	if (parse_uint(line, 63, &n) < 0)
+		return CAP_LAST_CAP;
+	return (int)n;
 }
 
 /**

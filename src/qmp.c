@@ -425,12 +425,14 @@ static int queue_event(struct qmp_client *c, json_t *ev, struct qr_error *err)
 {
 	if (c->n_events == QMP_MAX_QUEUED_EVENTS) {
 		json_decref(c->events[0]);
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 		memmove(c->events, c->events + 1, (c->n_events - 1) * sizeof(*c->events));
 		c->n_events--;
 		c->dropped_events++;
 	}
 	if (c->n_events == c->cap_events) {
 		size_t ncap = c->cap_events ? c->cap_events * 2 : 16;
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 		json_t **ne = realloc(c->events, ncap * sizeof(*ne));
 
 		if (!ne) {
@@ -784,6 +786,7 @@ json_t *qmp_take_event(struct qmp_client *c, const char *name, qmp_event_match_f
 		if (!event_matches(ev, name, match, opaque))
 			continue;
 		memmove(c->events + i, c->events + i + 1,
+		        /* NOLINTNEXTLINE(bugprone-sizeof-expression): array of pointers */
 		        (c->n_events - i - 1) * sizeof(*c->events));
 		c->n_events--;
 		return ev;

@@ -482,7 +482,7 @@ int main(int argc, char **argv)
 	/* jansson and libcurl set up global state lazily; do it before any thread */
 	json_object_seed(0);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN); /* fails only for an invalid signal */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	lfd = listen_socket();

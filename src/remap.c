@@ -357,6 +357,17 @@ static int do_verify_disk(struct exec *x, const struct plan_disk *pd, char *note
 	return 0;
 }
 
+/*
+ * Whether step @s works on its NIC's descriptors (@n in run_step() and
+ * undo_step()). The planner gives each such step a NIC; one without would be
+ * a planner bug, refused by the callers rather than dereferenced.
+ */
+static bool step_uses_nic(const struct plan_step *s)
+{
+	return s->kind == STEP_TAP_QUEUE || s->kind == STEP_TAP_DETACH ||
+	       s->kind == STEP_VERIFY_NIC || (s->kind == STEP_QMP && s->pass_fd);
+}
+
 /* Run step @i. */
 static int run_step(struct exec *x, size_t i, struct qr_error *err)
 {
@@ -366,10 +377,12 @@ static int run_step(struct exec *x, size_t i, struct qr_error *err)
 	struct nic_fds *n = s->nic >= 0 ? &x->nics[s->nic] : NULL;
 
 	if (x->opts->stop_step == i + 1)
-		raise(SIGSTOP);
+		(void)raise(SIGSTOP); /* test hook; fails only for a bad signal */
 	if (x->opts->fail_step == i + 1)
 		return qr_err_qmp(err, "GenericError", "injected failure at step %zu (test hook)",
 		                  i + 1);
+	if (!n && step_uses_nic(s))
+		return qr_err_set(err, QR_ERR_INVALID, "step %zu (%s) has no NIC", i + 1, s->what);
 	switch (s->kind) {
 	case STEP_TAP_QUEUE:
 		return do_tap_queue(x, &x->plan->nics[s->nic], n, err);
@@ -408,6 +421,8 @@ static int undo_step(struct exec *x, size_t i, struct qr_error *err)
 	const struct plan_step *s = &x->plan->steps[i];
 	struct nic_fds *n = s->nic >= 0 ? &x->nics[s->nic] : NULL;
 
+	if (!n && step_uses_nic(s))
+		return qr_err_set(err, QR_ERR_INVALID, "step %zu (%s) has no NIC", i + 1, s->what);
 	switch (s->kind) {
 	case STEP_TAP_QUEUE:
 		nic_fds_close(n);

@@ -89,6 +89,10 @@ int tap_get_queue_fd(int pidfd, int qemu_fd, struct qr_error *err)
  * @detached:	the queue is detached
  * @err:	error object
  *
+ * On failure the outputs are still defined: an empty name, no flags, not
+ * detached. Callers test the return value, but the static analyzer can't see
+ * that qr_err_set() and qr_err_sys() (another file) always return -1.
+ *
  * Return: 0 on success, -1 if @fd is not a tun file bound to a device
  */
 int tap_fd_info(int fd, char ifname[IFNAMSIZ], unsigned *flags, bool *detached,
@@ -97,6 +101,9 @@ int tap_fd_info(int fd, char ifname[IFNAMSIZ], unsigned *flags, bool *detached,
 	struct ifreq ifr;
 	struct stat st;
 
+	ifname[0] = '\0';
+	*flags = 0;
+	*detached = false;
 	if (fstat(fd, &st) < 0)
 		return qr_err_sys(err, errno, "fstat");
 	if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != TUN_MAJOR ||
@@ -172,7 +179,7 @@ static int fdinfo_iff(pid_t pid, int qemu_fd, char ifname[IFNAMSIZ], int *errnum
 			break;
 		}
 	}
-	fclose(f);
+	(void)fclose(f); /* read only: nothing buffered to lose */
 	return found;
 }
 
@@ -298,14 +305,12 @@ static int netlink_socket_in(int netns_fd, struct qr_error *err)
 	_cleanup_close_ int self = -1;
 	int sk, e;
 
-	if (netns_fd < 0) {
+	if (netns_fd < 0 || netns_is_self(netns_fd)) {
 		sk = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 		if (sk < 0)
 			return qr_err_sys(err, errno, "netlink socket");
 		return sk;
 	}
-	if (netns_is_self(netns_fd))
-		return netlink_socket_in(-1, err);
 	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (self < 0)
 		return qr_err_sys(err, errno, "open /proc/self/ns/net");

@@ -20,8 +20,12 @@ void cleanup_freep(void *p)
 /**
  * cleanup_closep() - close() a descriptor held by a _cleanup_close_ variable
  * @fd:	address of the descriptor; negative means nothing to close
+ *
+ * Takes a pointer to const: the variable is going out of scope, so there is
+ * no point in setting it to -1, and __attribute__((cleanup)) accepts any
+ * parameter an int * converts to.
  */
-void cleanup_closep(int *fd)
+void cleanup_closep(const int *fd)
 {
 	if (*fd >= 0) {
 		int saved = errno;

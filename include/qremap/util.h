@@ -24,7 +24,7 @@
 #define _unused_       __attribute__((unused))
 
 void cleanup_freep(void *p);
-void cleanup_closep(int *fd);
+void cleanup_closep(const int *fd);
 
 #define _cleanup_free_  _cleanup_(cleanup_freep)
 #define _cleanup_close_ _cleanup_(cleanup_closep)
