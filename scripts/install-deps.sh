@@ -12,6 +12,8 @@ pkgs=(
 	# makes qcow2 images; iproute2 makes namespaces and taps; busybox-static
 	# and the kernel package (downloaded, never installed) make the test guest
 	qemu-system-x86 qemu-utils iproute2 busybox-static xz-utils cpio
+	# checks: clang builds the libFuzzer targets, clang-tidy runs scripts/tidy.sh
+	clang clang-tidy
 )
 missing=()
 for p in "${pkgs[@]}"; do
