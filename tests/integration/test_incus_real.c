@@ -26,6 +26,9 @@
 #include "qremap/util.h"
 #include "testlib.h"
 
+/* TCG boot to "QG READY" (usually 15-40 s) */
+#define BOOT_TIMEOUT_MS 150000
+
 static const char *qremap_bin(void)
 {
 	return getenv("QREMAP_BIN") ? getenv("QREMAP_BIN") : QREMAP_BIN_DEFAULT;
@@ -264,15 +267,34 @@ static void test_incus_enable_start_disable(void)
 		CHECK(status && strstr(status, "\nCapEff:\t0000000000281000\n"));
 		CHECK(status && strstr(status, "\nSeccomp:\t2\n"));
 	}
-	/* the guest on the console: bounded, polling Incus's console log */
-	deadline = now_ms() + 180000;
-	while (now_ms() < deadline) {
-		free(console);
-		console = NULL;
-		run(&console, "incus", "console", vm, "--show-log", NULL);
-		if (console && strstr(console, "QG READY"))
+	/* The guest on the console: bounded, polling Incus's console log.
+	 * TCG guests on this 2-CPU machine sometimes stall early in the
+	 * kernel's boot, whatever their devices (the e2e tests see it too;
+	 * docs/performance.md): one stalled boot earns one restart, which
+	 * goes through qremapd's pre-start remap again.
+	 */
+	for (int attempt = 1; attempt <= 2; attempt++) {
+		deadline = now_ms() + BOOT_TIMEOUT_MS;
+		while (now_ms() < deadline) {
+			free(console);
+			console = NULL;
+			run(&console, "incus", "console", vm, "--show-log", NULL);
+			if (console && strstr(console, "QG READY"))
+				break;
+			poll(NULL, 0, 1000);
+		}
+		if ((console && strstr(console, "QG READY")) || attempt == 2)
 			break;
-		poll(NULL, 0, 1000);
+		fprintf(stderr, "the guest did not boot in %d s; restarting it once\n",
+		        BOOT_TIMEOUT_MS / 1000);
+		run(NULL, "incus", "stop", "--force", vm, NULL);
+		free(out);
+		out = NULL;
+		if (run(&out, "incus", "start", vm, NULL)) {
+			fprintf(stderr, "incus start (again): %s\n", out);
+			CHECK(false);
+			break;
+		}
 	}
 	CHECK_CONTAINS(console, "QG READY");
 	CHECK_CONTAINS(console, "driver=cdc_ether");
