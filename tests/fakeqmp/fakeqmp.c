@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -1138,4 +1139,59 @@ int fakeqmp_finish(struct fakeqmp *f, char *why, size_t len)
 		return 0;
 	}
 	return -1;
+}
+
+/**
+ * fq_script_push() - append one step to a script built at run time
+ * @sc:	script
+ * @st:	step (its strings must outlive the script)
+ *
+ * A script longer than FQ_SCRIPT_MAX is a bug in the test: abort, loudly.
+ */
+void fq_script_push(struct fq_script *sc, struct fq_step st)
+{
+	if (sc->n == FQ_SCRIPT_MAX) {
+		fprintf(stderr, "fakeqmp: test script longer than %d steps\n", FQ_SCRIPT_MAX);
+		abort();
+	}
+	sc->s[sc->n++] = st;
+}
+
+/**
+ * fq_script_push_list() - append a zero-terminated list of steps
+ * @sc:		script
+ * @list:	steps; a zeroed entry (FQK_SEND without text, which no real
+ *		step is) ends the list
+ * @max:	the list has at most this many entries
+ */
+void fq_script_push_list(struct fq_script *sc, const struct fq_step *list, size_t max)
+{
+	for (size_t i = 0; i < max && (list[i].kind != FQK_SEND || list[i].text); i++)
+		fq_script_push(sc, list[i]);
+}
+
+/**
+ * fq_script_start() - empty a script and begin it with the QMP handshake
+ * @sc:	script
+ */
+void fq_script_start(struct fq_script *sc)
+{
+	static const struct fq_step hs[] = {FQ_HANDSHAKE};
+
+	sc->n = 0;
+	fq_script_push_list(sc, hs, sizeof(hs) / sizeof(hs[0]));
+}
+
+/**
+ * fq_script_end() - append "quit" if the client must send it, then EOF
+ * @sc:		script
+ * @quit:	"quit" is expected (answered {})
+ */
+void fq_script_end(struct fq_script *sc, bool quit)
+{
+	if (quit) {
+		fq_script_push(sc, (struct fq_step)FQ_EXPECT("quit"));
+		fq_script_push(sc, (struct fq_step)FQ_RETURN("{}"));
+	}
+	fq_script_push(sc, (struct fq_step)FQ_EXPECT_EOF);
 }

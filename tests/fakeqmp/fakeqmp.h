@@ -209,6 +209,24 @@ struct fq_step {
 #define FQ_HANDSHAKE                                                                               \
 	FQ_GREETING(10, 0, 2, "fakeqmp"), FQ_EXPECT("qmp_capabilities"), FQ_RETURN("{}")
 
+/* Longest script fq_script_push() builds */
+#define FQ_SCRIPT_MAX 128
+
+/**
+ * struct fq_script - a script built at run time (from a golden table, say)
+ * @s:	steps
+ * @n:	number of @s
+ */
+struct fq_script {
+	struct fq_step s[FQ_SCRIPT_MAX];
+	size_t n;
+};
+
+void fq_script_start(struct fq_script *sc);
+void fq_script_push(struct fq_script *sc, struct fq_step st);
+void fq_script_push_list(struct fq_script *sc, const struct fq_step *list, size_t max);
+void fq_script_end(struct fq_script *sc, bool quit);
+
 struct fakeqmp;
 
 struct fakeqmp *fakeqmp_start(const struct fq_step *script, size_t n, int *client_fd);

@@ -11,10 +11,10 @@
 static void test_incus_multiqueue_nic(void)
 {
 	const char *text = "dev-incus_eth0: index=0,type=nic,model=virtio-net-pci,"
-			   "macaddr=10:66:6a:11:22:33\r\n"
-			   " \\ incus_eth0: index=0,type=tap,fd=11\r\n"
-			   "dev-incus_eth0: index=1,type=nic,\r\n"
-			   " \\ incus_eth0: index=1,type=tap,fd=12\r\n";
+	                   "macaddr=10:66:6a:11:22:33\r\n"
+	                   " \\ incus_eth0: index=0,type=tap,fd=11\r\n"
+	                   "dev-incus_eth0: index=1,type=nic,\r\n"
+	                   " \\ incus_eth0: index=1,type=tap,fd=12\r\n";
 	struct qr_error err;
 	struct infonet in;
 
@@ -60,7 +60,7 @@ static void test_peerless_netdev(void)
 static void test_nic_without_peer(void)
 {
 	const char *text = "un0: index=0,type=nic,model=usb-net,macaddr=52:54:00:12:34:56\r\n"
-			   "incus_eth1: index=0,type=tap,fd=20\r\n";
+	                   "incus_eth1: index=0,type=tap,fd=20\r\n";
 	struct qr_error err;
 	struct infonet in;
 
@@ -75,16 +75,17 @@ static void test_nic_without_peer(void)
 /* Hubs come first: "hub N", then " \ PORT: CLIENT" or " \ PORT" */
 static void test_hub(void)
 {
-	const char *text = "hub 0\r\n"
-			   " \\ hp1: incus_eth0q: index=0,type=tap,fd=30\r\n"
-			   " \\ hp0: nic0: index=0,type=nic,model=vmxnet3,macaddr=10:66:6A:AA:BB:CC\r\n"
-			   " \\ hp2\r\n"
-			   "hub 7\r\n"
-			   " \\ hub7port0: e1000.0: index=0,type=nic,model=e1000,"
-			   "macaddr=52:54:00:00:00:01\r\n"
-			   "dev-incus_eth1: index=0,type=nic,model=virtio-net-pci,"
-			   "macaddr=10:66:6a:00:00:02\r\n"
-			   " \\ incus_eth1: index=0,type=tap,fd=31\r\n";
+	const char *text =
+	        "hub 0\r\n"
+	        " \\ hp1: incus_eth0q: index=0,type=tap,fd=30\r\n"
+	        " \\ hp0: nic0: index=0,type=nic,model=vmxnet3,macaddr=10:66:6A:AA:BB:CC\r\n"
+	        " \\ hp2\r\n"
+	        "hub 7\r\n"
+	        " \\ hub7port0: e1000.0: index=0,type=nic,model=e1000,"
+	        "macaddr=52:54:00:00:00:01\r\n"
+	        "dev-incus_eth1: index=0,type=nic,model=virtio-net-pci,"
+	        "macaddr=10:66:6a:00:00:02\r\n"
+	        " \\ incus_eth1: index=0,type=tap,fd=31\r\n";
 	struct qr_error err;
 	struct infonet in;
 
@@ -112,13 +113,14 @@ static void test_hub(void)
  */
 static void test_filters(void)
 {
-	const char *text = "nic0: index=0,type=nic,model=e1000,macaddr=52:54:00:00:00:01\r\n"
-			   "filters:\r\n"
-			   "  - f0: type=filter-buffer,interval=1000,position=tail,insert=behind\r\n"
-			   "  - f1: type=filter-dump,file=/tmp/x.pcap\r\n"
-			   " \\ net0: index=0,type=tap,fd=9\r\n"
-			   "filters:\r\n"
-			   "  - f2: type=filter-mirror,outdev=c0\r\n";
+	const char *text =
+	        "nic0: index=0,type=nic,model=e1000,macaddr=52:54:00:00:00:01\r\n"
+	        "filters:\r\n"
+	        "  - f0: type=filter-buffer,interval=1000,position=tail,insert=behind\r\n"
+	        "  - f1: type=filter-dump,file=/tmp/x.pcap\r\n"
+	        " \\ net0: index=0,type=tap,fd=9\r\n"
+	        "filters:\r\n"
+	        "  - f2: type=filter-mirror,outdev=c0\r\n";
 	struct qr_error err;
 	struct infonet in;
 
@@ -135,10 +137,10 @@ static void test_filters(void)
 static void test_other_backends(void)
 {
 	const char *text = "net1: index=0,type=tap,ifname=tap9,script=no,downscript=no\n"
-			   "net2: index=0,type=tap,helper=/usr/lib/qemu/qemu-bridge-helper,br=br0\n"
-			   "net3: index=0,type=user,net=10.0.2.0,restrict=off\n"
-			   "net4: index=0,type=vhost-user,vhost-user0 to chr0\n"
-			   "net5: index=0,type=socket,\n";
+	                   "net2: index=0,type=tap,helper=/usr/lib/qemu/qemu-bridge-helper,br=br0\n"
+	                   "net3: index=0,type=user,net=10.0.2.0,restrict=off\n"
+	                   "net4: index=0,type=vhost-user,vhost-user0 to chr0\n"
+	                   "net5: index=0,type=socket,\n";
 	struct qr_error err;
 	struct infonet in;
 
@@ -172,29 +174,29 @@ static void test_garbage(void)
 		unsigned line;
 		const char *why;
 	} cases[] = {
-		{ "hello world\r\n", 1, "expected" },
-		{ "nic0: index=x,type=nic,\r\n", 1, "index is not a number" },
-		{ "nic0: index=0,type=NIC,\r\n", 1, "invalid client type" },
-		{ "nic0: index=0,typ=nic,\r\n", 1, "type=" },
-		{ "nic0: index=0,type=nic\r\n", 1, "type is not followed" },
-		{ ": index=0,type=tap,fd=3\r\n", 1, "invalid client name" },
-		{ "a b: index=0,type=tap,fd=3\r\n", 1, "invalid client name" },
-		{ "n: index=0,type=tap,fd=3x\r\n", 1, "fd= is not a number" },
-		{ "n: index=0,type=nic,model=e1000\r\n", 1, "no macaddr" },
-		{ "n: index=0,type=nic,model=e1000,macaddr=52:54:00:00:00\r\n", 1, "MAC" },
-		{ "n: index=0,type=nic,macaddr=52:54:00:00:00:01\r\n", 1, "model=" },
-		{ "n0: index=0,type=tap,fd=3\r\n \\ x: index=0,type=tap,fd=4\r\n", 2,
-		  "without a NIC line" },
-		{ " \\ x: index=0,type=tap,fd=4\r\n", 1, "without a NIC line" },
-		{ "hub x\r\n", 1, "hub id" },
-		{ "hub 0\r\n \\ bad port: nic0: index=0,type=nic,\r\n", 2, "hub port name" },
-		{ "filters:\r\n", 1, "not after a client line" },
-		{ "n: index=0,type=tap,fd=3\r\n  - f0: type=filter-dump\r\n", 2,
-		  "outside a \"filters:\" block" },
-		{ "n: index=0,type=tap,fd=3\r\nfilters:\r\n  - f0 filter-dump\r\n", 3,
-		  "filter line" },
-		{ "n: index=0,type=tap,fd=3\r\n\r\nm: index=0,type=tap,fd=4\r\n", 2, "empty line" },
-		{ "n: index=0,type=tap,fd=3\rm: index=0,type=tap,fd=4\r\n", 1, "carriage return" },
+	        {"hello world\r\n", 1, "expected"},
+	        {"nic0: index=x,type=nic,\r\n", 1, "index is not a number"},
+	        {"nic0: index=0,type=NIC,\r\n", 1, "invalid client type"},
+	        {"nic0: index=0,typ=nic,\r\n", 1, "type="},
+	        {"nic0: index=0,type=nic\r\n", 1, "type is not followed"},
+	        {": index=0,type=tap,fd=3\r\n", 1, "invalid client name"},
+	        {"a b: index=0,type=tap,fd=3\r\n", 1, "invalid client name"},
+	        {"n: index=0,type=tap,fd=3x\r\n", 1, "fd= is not a number"},
+	        {"n: index=0,type=nic,model=e1000\r\n", 1, "no macaddr"},
+	        {"n: index=0,type=nic,model=e1000,macaddr=52:54:00:00:00\r\n", 1, "MAC"},
+	        {"n: index=0,type=nic,macaddr=52:54:00:00:00:01\r\n", 1, "model="},
+	        {"n0: index=0,type=tap,fd=3\r\n \\ x: index=0,type=tap,fd=4\r\n", 2,
+	         "without a NIC line"},
+	        {" \\ x: index=0,type=tap,fd=4\r\n", 1, "without a NIC line"},
+	        {"hub x\r\n", 1, "hub id"},
+	        {"hub 0\r\n \\ bad port: nic0: index=0,type=nic,\r\n", 2, "hub port name"},
+	        {"filters:\r\n", 1, "not after a client line"},
+	        {"n: index=0,type=tap,fd=3\r\n  - f0: type=filter-dump\r\n", 2,
+	         "outside a \"filters:\" block"},
+	        {"n: index=0,type=tap,fd=3\r\nfilters:\r\n  - f0 filter-dump\r\n", 3,
+	         "filter line"},
+	        {"n: index=0,type=tap,fd=3\r\n\r\nm: index=0,type=tap,fd=4\r\n", 2, "empty line"},
+	        {"n: index=0,type=tap,fd=3\rm: index=0,type=tap,fd=4\r\n", 1, "carriage return"},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -230,4 +232,4 @@ static void test_overlong_line(void)
 }
 
 TEST_MAIN(test_incus_multiqueue_nic, test_peerless_netdev, test_nic_without_peer, test_hub,
-	  test_filters, test_other_backends, test_empty_output, test_garbage, test_overlong_line)
+          test_filters, test_other_backends, test_empty_output, test_garbage, test_overlong_line)

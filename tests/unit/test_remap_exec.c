@@ -26,6 +26,7 @@
 #include "qremap/remap.h"
 #include "qremap/util.h"
 #include "fakeqmp.h"
+#include "remap_checks.h"
 #include "testlib.h"
 
 /* Bound for the handshake; never reached unless something broke */
@@ -41,9 +42,8 @@
 #define SIZE_ROOT 67108864ULL /* 64 MiB */
 #define SIZE_DATA 33554432ULL /* 32 MiB */
 
-#define SCRIPT_MAX 128
-#define ROWS_MAX   16
-#define AFTER_MAX  6
+#define ROWS_MAX  16
+#define AFTER_MAX 6
 
 /* What QEMU says when the devices go: scsi-hd sends one DEVICE_DELETED;
  * virtio devices first send one for their virtio-backend child, with only a
@@ -266,16 +266,6 @@ struct rows {
 };
 
 /**
- * struct script - a peer script built at run time
- * @s:	steps; strings point into the (static) golden table
- * @n:	number of @s
- */
-struct script {
-	struct fq_step s[SCRIPT_MAX];
-	size_t n;
-};
-
-/**
  * struct fixture - a VM, a profile and their plan
  * @ctrl:	the AHCI controller
  * @disks:	two Incus disks, two placeholders
@@ -432,60 +422,13 @@ static void rows_for(enum hotplug_mode mode, struct rows *out)
 }
 
 /**
- * push() - append one step to a script
- * @sc:	script
- * @st:	step
- *
- * A script longer than SCRIPT_MAX is a bug in this file: abort, loudly.
- */
-static void push(struct script *sc, struct fq_step st)
-{
-	if (sc->n == SCRIPT_MAX) {
-		fprintf(stderr, "test script longer than %d steps\n", SCRIPT_MAX);
-		abort();
-	}
-	sc->s[sc->n++] = st;
-}
-
-/**
- * after_len() - number of steps in a row's @after list
- * @r:	row
- *
- * No script here sends raw bytes, so a zeroed entry (FQK_SEND, no text) can
- * end the list.
- *
- * Return: count
- */
-static size_t after_len(const struct row *r)
-{
-	size_t n = 0;
-
-	while (n < AFTER_MAX && (r->after[n].kind != FQK_SEND || r->after[n].text))
-		n++;
-	return n;
-}
-
-/**
- * script_start() - a script that begins with the QMP handshake
- * @sc:	script to reset
- */
-static void script_start(struct script *sc)
-{
-	static const struct fq_step hs[] = {FQ_HANDSHAKE};
-
-	sc->n = 0;
-	for (size_t i = 0; i < ARRAY_SIZE(hs); i++)
-		push(sc, hs[i]);
-}
-
-/**
  * push_cmd() - append the peer's expectation of a row's first command
  * @sc:	script
  * @r:	row
  */
-static void push_cmd(struct script *sc, const struct row *r)
+static void push_cmd(struct fq_script *sc, const struct row *r)
 {
-	push(sc, (struct fq_step)FQ_EXPECT_ARGS(r->cmd, r->args));
+	fq_script_push(sc, (struct fq_step)FQ_EXPECT_ARGS(r->cmd, r->args));
 }
 
 /**
@@ -493,11 +436,10 @@ static void push_cmd(struct script *sc, const struct row *r)
  * @sc:	script
  * @r:	row
  */
-static void push_good(struct script *sc, const struct row *r)
+static void push_good(struct fq_script *sc, const struct row *r)
 {
 	push_cmd(sc, r);
-	for (size_t i = 0; i < after_len(r); i++)
-		push(sc, r->after[i]);
+	fq_script_push_list(sc, r->after, AFTER_MAX);
 }
 
 /**
@@ -505,26 +447,12 @@ static void push_good(struct script *sc, const struct row *r)
  * @sc:	script
  * @r:	row
  */
-static void push_undo(struct script *sc, const struct row *r)
+static void push_undo(struct fq_script *sc, const struct row *r)
 {
 	if (!r->undo_cmd)
 		return;
-	push(sc, (struct fq_step)FQ_EXPECT_ARGS(r->undo_cmd, r->undo_args));
-	push(sc, (struct fq_step)FQ_RETURN("{}"));
-}
-
-/**
- * push_end() - append "quit" if the executor must send it, then EOF
- * @sc:		script
- * @quit:	"quit" is expected (REMAP_UNSAFE with quit_on_unsafe)
- */
-static void push_end(struct script *sc, bool quit)
-{
-	if (quit) {
-		push(sc, (struct fq_step)FQ_EXPECT("quit"));
-		push(sc, (struct fq_step)FQ_RETURN("{}"));
-	}
-	push(sc, (struct fq_step)FQ_EXPECT_EOF);
+	fq_script_push(sc, (struct fq_step)FQ_EXPECT_ARGS(r->undo_cmd, r->undo_args));
+	fq_script_push(sc, (struct fq_step)FQ_RETURN("{}"));
 }
 
 /**
@@ -538,7 +466,7 @@ static void push_end(struct script *sc, bool quit)
  *
  * Return: true if the client said exactly what @sc expected
  */
-static bool run_remap(const struct script *sc, const struct plan *plan, bool quit,
+static bool run_remap(const struct fq_script *sc, const struct plan *plan, bool quit,
                       struct remap_report *rep, int64_t *ms, const char *label)
 {
 	struct remap_opts opts = {.pid = 0, .quit_on_unsafe = quit};
@@ -572,30 +500,6 @@ static bool run_remap(const struct script *sc, const struct plan *plan, bool qui
 	if (!ok)
 		fprintf(stderr, "%s: fake peer: %s\n", label, why);
 	return ok;
-}
-
-/**
- * check_results() - compare a report's per-step results with expectations
- * @rep:	report
- * @want:	expected result per step
- * @n:		number of steps
- * @label:	names the case in failure messages
- */
-static void check_results(const struct remap_report *rep, const enum step_result *want, size_t n,
-                          const char *label)
-{
-	if (!rep->results) {
-		fprintf(stderr, "%s: report has no results\n", label);
-		CHECK(rep->results);
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (rep->results[i] == want[i])
-			continue;
-		fprintf(stderr, "%s: step %zu is %s, expected %s\n", label, i,
-		        step_result_str(rep->results[i]), step_result_str(want[i]));
-		CHECK_INT(rep->results[i], want[i]);
-	}
 }
 
 /**
@@ -682,18 +586,18 @@ static void test_success(void)
 	for (size_t m = 0; m < ARRAY_SIZE(modes); m++) {
 		struct fixture *f = fixture_new(modes[m], profile_all);
 		struct remap_report rep;
-		struct script sc;
+		struct fq_script sc;
 		struct rows rows;
 		enum step_result want[ROWS_MAX];
 
 		REQUIRE(f);
 		rows_for(modes[m], &rows);
-		script_start(&sc);
+		fq_script_start(&sc);
 		for (size_t i = 0; i < rows.n; i++) {
 			push_good(&sc, &rows.r[i]);
 			want[i] = STEP_DONE;
 		}
-		push_end(&sc, false);
+		fq_script_end(&sc, false);
 		CHECK(run_remap(&sc, &f->plan, true, &rep, NULL, hotplug_mode_str(modes[m])));
 		CHECK_INT(rep.outcome, REMAP_DONE);
 		CHECK_INT(rep.failed, -1);
@@ -730,7 +634,7 @@ static void error_case(enum hotplug_mode mode, size_t k, bool quit)
 	struct fixture *f = fixture_new(mode, profile_all);
 	enum step_result want[ROWS_MAX];
 	struct remap_report rep;
-	struct script sc;
+	struct fq_script sc;
 	struct rows rows;
 	const struct row *r;
 	enum remap_outcome outcome;
@@ -743,11 +647,11 @@ static void error_case(enum hotplug_mode mode, size_t k, bool quit)
 	snprintf(label, sizeof(label), "%s, error at step %zu (%s), quit_on_unsafe %d",
 	         hotplug_mode_str(mode), k, r->cmd, quit);
 
-	script_start(&sc);
+	fq_script_start(&sc);
 	for (size_t i = 0; i < k; i++)
 		push_good(&sc, &rows.r[i]);
 	push_cmd(&sc, r);
-	push(&sc, (struct fq_step)FQ_ERROR("GenericError", "injected"));
+	fq_script_push(&sc, (struct fq_step)FQ_ERROR("GenericError", "injected"));
 	for (size_t i = 0; i < rows.n; i++)
 		want[i] = i < k ? STEP_DONE : STEP_NOT_RUN;
 	want[k] = STEP_FAILED;
@@ -758,11 +662,11 @@ static void error_case(enum hotplug_mode mode, size_t k, bool quit)
 			want[i] = STEP_UNDONE;
 		}
 		outcome = REMAP_ROLLED_BACK;
-		push_end(&sc, false);
+		fq_script_end(&sc, false);
 		break;
 	case F_UNSAFE:
 		outcome = REMAP_UNSAFE;
-		push_end(&sc, quit);
+		fq_script_end(&sc, quit);
 		break;
 	case F_IGNORED:
 	default:
@@ -771,7 +675,7 @@ static void error_case(enum hotplug_mode mode, size_t k, bool quit)
 			want[i] = STEP_DONE;
 		}
 		outcome = REMAP_DONE;
-		push_end(&sc, false);
+		fq_script_end(&sc, false);
 		break;
 	}
 
@@ -835,22 +739,23 @@ static void test_undo_failure(void)
 		for (size_t j = 0; j < k; j++) {
 			enum step_result want[ROWS_MAX];
 			struct remap_report rep;
-			struct script sc;
+			struct fq_script sc;
 			char label[96];
 
 			snprintf(label, sizeof(label),
 			         "error at step %zu, undo of step %zu refused", k, j);
-			script_start(&sc);
+			fq_script_start(&sc);
 			for (size_t i = 0; i < k; i++)
 				push_good(&sc, &rows.r[i]);
 			push_cmd(&sc, &rows.r[k]);
-			push(&sc, (struct fq_step)FQ_ERROR("GenericError", "injected"));
+			fq_script_push(&sc, (struct fq_step)FQ_ERROR("GenericError", "injected"));
 			for (size_t i = k - 1; i > j; i--)
 				push_undo(&sc, &rows.r[i]);
-			push(&sc, (struct fq_step)FQ_EXPECT_ARGS(rows.r[j].undo_cmd,
-			                                         rows.r[j].undo_args));
-			push(&sc, (struct fq_step)FQ_ERROR("GenericError", "undo refused"));
-			push_end(&sc, true);
+			fq_script_push(&sc, (struct fq_step)FQ_EXPECT_ARGS(rows.r[j].undo_cmd,
+			                                                   rows.r[j].undo_args));
+			fq_script_push(&sc,
+			               (struct fq_step)FQ_ERROR("GenericError", "undo refused"));
+			fq_script_end(&sc, true);
 
 			for (size_t i = 0; i < rows.n; i++)
 				want[i] = i < j ? STEP_DONE : i < k ? STEP_UNDONE : STEP_NOT_RUN;
@@ -887,17 +792,17 @@ static void test_disconnect(void)
 	for (size_t k = 0; k < rows.n && rows.r[k].fault == F_ROLLBACK; k++) {
 		enum step_result want[ROWS_MAX];
 		struct remap_report rep;
-		struct script sc;
+		struct fq_script sc;
 		char label[64];
 		int64_t ms = 0;
 		bool is_del;
 
 		snprintf(label, sizeof(label), "peer closes at step %zu", k);
-		script_start(&sc);
+		fq_script_start(&sc);
 		for (size_t i = 0; i < k; i++)
 			push_good(&sc, &rows.r[i]);
 		push_cmd(&sc, &rows.r[k]);
-		push(&sc, (struct fq_step)FQ_CLOSE(NULL));
+		fq_script_push(&sc, (struct fq_step)FQ_CLOSE(NULL));
 		for (size_t i = 0; i < rows.n; i++)
 			want[i] = i < k ? STEP_DONE : STEP_NOT_RUN;
 		want[k] = STEP_FAILED;
@@ -937,7 +842,7 @@ static void unplug_timeout_case(enum hotplug_mode mode, size_t k, const struct f
 	struct fixture *f = fixture_new(mode, profile_all);
 	enum step_result want[ROWS_MAX];
 	struct remap_report rep;
-	struct script sc;
+	struct fq_script sc;
 	struct rows rows;
 	int64_t ms = 0;
 	char label[96];
@@ -948,13 +853,13 @@ static void unplug_timeout_case(enum hotplug_mode mode, size_t k, const struct f
 	f->plan.unplug_timeout_ms = SHORT_UNPLUG_MS;
 	snprintf(label, sizeof(label), "%s, %s never goes", hotplug_mode_str(mode), dev);
 
-	script_start(&sc);
+	fq_script_start(&sc);
 	for (size_t i = 0; i < k; i++)
 		push_good(&sc, &rows.r[i]);
 	push_cmd(&sc, &rows.r[k]);
 	for (size_t i = 0; i < n_tail; i++)
-		push(&sc, tail[i]);
-	push_end(&sc, true);
+		fq_script_push(&sc, tail[i]);
+	fq_script_end(&sc, true);
 	for (size_t i = 0; i < rows.n; i++)
 		want[i] = i < k ? STEP_DONE : STEP_NOT_RUN;
 	want[k] = STEP_FAILED;
@@ -1024,7 +929,7 @@ static void test_verify_catches_leftovers(void)
 	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
 		struct fixture *f = fixture_new(HOTPLUG_NATIVE, profile_all);
 		struct remap_report rep;
-		struct script sc;
+		struct fq_script sc;
 		struct rows rows;
 		size_t k;
 
@@ -1038,10 +943,10 @@ static void test_verify_catches_leftovers(void)
 		else
 			rows.r[k].after[1] = (struct fq_step){0}; /* no qom-list */
 
-		script_start(&sc);
+		fq_script_start(&sc);
 		for (size_t i = 0; i <= k; i++)
 			push_good(&sc, &rows.r[i]);
-		push_end(&sc, true);
+		fq_script_end(&sc, true);
 		CHECK(run_remap(&sc, &f->plan, true, &rep, NULL, cases[c].msg));
 		CHECK_INT(rep.outcome, REMAP_UNSAFE);
 		CHECK_INT(rep.failed, (long)k);
@@ -1066,7 +971,7 @@ static void test_device_del_reply_late(void)
 	struct fixture *f = fixture_new(HOTPLUG_ACPI, profile_data);
 	enum step_result want[ROWS_MAX];
 	struct remap_report rep;
-	struct script sc;
+	struct fq_script sc;
 	struct rows rows, data;
 	int64_t ms = 0;
 
@@ -1084,13 +989,13 @@ static void test_device_del_reply_late(void)
 	}
 	CHECK_INT(f->plan.qmp_timeout_ms, 300);
 
-	script_start(&sc);
+	fq_script_start(&sc);
 	for (size_t i = 0; i + 1 < data.n; i++)
 		push_good(&sc, &data.r[i]);
 	push_cmd(&sc, &data.r[data.n - 1]);
-	push(&sc, (struct fq_step)FQ_DELAY(600));
-	push(&sc, (struct fq_step)FQ_RETURN("{}"));
-	push_end(&sc, true);
+	fq_script_push(&sc, (struct fq_step)FQ_DELAY(600));
+	fq_script_push(&sc, (struct fq_step)FQ_RETURN("{}"));
+	fq_script_end(&sc, true);
 	for (size_t i = 0; i < f->plan.n_steps; i++)
 		want[i] = i < data.n - 1 ? STEP_DONE : STEP_NOT_RUN;
 	want[data.n - 1] = STEP_FAILED;

@@ -50,6 +50,7 @@
 #include "qremap/tap.h"
 #include "qremap/util.h"
 #include "fakeqmp.h"
+#include "remap_checks.h"
 #include "testlib.h"
 
 /* Bound for the handshake; never reached unless something broke */
@@ -77,9 +78,8 @@
  */
 #define TAP_FLAGS (IFF_TAP | IFF_NO_PI | IFF_ONE_QUEUE | IFF_MULTI_QUEUE | IFF_VNET_HDR)
 
-#define SCRIPT_MAX 96
-#define ROWS_MAX   12
-#define AFTER_MAX  6
+#define ROWS_MAX  12
+#define AFTER_MAX 6
 
 /* What QEMU says when devices go: virtio-net-pci sends one DEVICE_DELETED
  * for its virtio-backend child (a "path" only) first, then its own;
@@ -373,16 +373,6 @@ static const struct variant variants[] = {
  */
 struct rows {
 	struct row r[ROWS_MAX];
-	size_t n;
-};
-
-/**
- * struct script - a peer script built at run time
- * @s:	steps; strings point into the (static) golden table
- * @n:	number of @s
- */
-struct script {
-	struct fq_step s[SCRIPT_MAX];
 	size_t n;
 };
 
@@ -705,62 +695,21 @@ static size_t row_of(const struct rows *rows, enum step_kind kind)
 }
 
 /**
- * push() - append one step to a script
- * @sc:	script
- * @st:	step
- *
- * A script longer than SCRIPT_MAX is a bug in this file: abort, loudly.
- */
-static void push(struct script *sc, struct fq_step st)
-{
-	if (sc->n == SCRIPT_MAX) {
-		fprintf(stderr, "test script longer than %d steps\n", SCRIPT_MAX);
-		abort();
-	}
-	sc->s[sc->n++] = st;
-}
-
-/**
- * push_list() - append a zero-terminated list of steps
- * @sc:		script
- * @list:	AFTER_MAX steps at most; a zeroed entry (FQK_SEND without
- *		text: no script here sends raw bytes) ends it
- */
-static void push_list(struct script *sc, const struct fq_step *list)
-{
-	for (size_t i = 0; i < AFTER_MAX && (list[i].kind != FQK_SEND || list[i].text); i++)
-		push(sc, list[i]);
-}
-
-/**
- * script_start() - a script that begins with the QMP handshake
- * @sc:	script to reset
- */
-static void script_start(struct script *sc)
-{
-	static const struct fq_step hs[] = {FQ_HANDSHAKE};
-
-	sc->n = 0;
-	for (size_t i = 0; i < ARRAY_SIZE(hs); i++)
-		push(sc, hs[i]);
-}
-
-/**
  * push_cmd() - append the peer's expectation of a row's first command
  * @sc:		script
  * @r:		row (a host step's has none: nothing is appended)
  * @keep:	the fake QEMU keeps a queue that comes with it (a good run);
  *		otherwise it closes it, as QEMU does when it refuses getfd
  */
-static void push_cmd(struct script *sc, const struct row *r, bool keep)
+static void push_cmd(struct fq_script *sc, const struct row *r, bool keep)
 {
 	if (!r->cmd)
 		return;
-	push(sc, (struct fq_step){.kind = FQK_EXPECT,
-	                          .name = r->cmd,
-	                          .args = r->args,
-	                          .want_fd = r->pass_fd,
-	                          .peer_fd = keep ? r->hold : 0});
+	fq_script_push(sc, (struct fq_step){.kind = FQK_EXPECT,
+	                                    .name = r->cmd,
+	                                    .args = r->args,
+	                                    .want_fd = r->pass_fd,
+	                                    .peer_fd = keep ? r->hold : 0});
 }
 
 /**
@@ -768,25 +717,11 @@ static void push_cmd(struct script *sc, const struct row *r, bool keep)
  * @sc:	script
  * @r:	row
  */
-static void push_good(struct script *sc, const struct row *r)
+static void push_good(struct fq_script *sc, const struct row *r)
 {
 	push_cmd(sc, r, true);
 	if (r->cmd)
-		push_list(sc, r->after);
-}
-
-/**
- * push_end() - append "quit" if the executor must send it, then EOF
- * @sc:		script
- * @quit:	"quit" is expected (REMAP_UNSAFE with quit_on_unsafe)
- */
-static void push_end(struct script *sc, bool quit)
-{
-	if (quit) {
-		push(sc, (struct fq_step)FQ_EXPECT("quit"));
-		push(sc, (struct fq_step)FQ_RETURN("{}"));
-	}
-	push(sc, (struct fq_step)FQ_EXPECT_EOF);
+		fq_script_push_list(sc, r->after, AFTER_MAX);
 }
 
 /**
@@ -820,7 +755,7 @@ static bool undo_sends(const struct rows *rows, size_t i, size_t k)
  * qremap's own copies must all be closed by the time remap_apply()
  * returns, so only what the fake QEMU holds counts; if it died, nothing.
  */
-static void host_expected(const struct script *sc, unsigned n_old, bool detached,
+static void host_expected(const struct fq_script *sc, unsigned n_old, bool detached,
                           struct host_want *want)
 {
 	unsigned old = n_old;
@@ -906,7 +841,7 @@ static void look_at_tap(const struct fixture *f, pid_t qemu, struct run *out)
  * The tap is looked at right after remap_apply(), while the fake QEMU still
  * holds what it holds (it stays until fakeqmp_finish()).
  */
-static void run_remap(struct fixture *f, const struct script *sc, bool quit, unsigned fail_step,
+static void run_remap(struct fixture *f, const struct fq_script *sc, bool quit, unsigned fail_step,
                       struct run *out, const char *label)
 {
 	struct remap_opts opts = {.quit_on_unsafe = quit, .fail_step = fail_step};
@@ -950,30 +885,6 @@ static void run_remap(struct fixture *f, const struct script *sc, bool quit, uns
 }
 
 /**
- * check_results() - compare a report's per-step results with expectations
- * @rep:	report
- * @want:	expected result per step
- * @n:		number of steps
- * @label:	names the case in failure messages
- */
-static void check_results(const struct remap_report *rep, const enum step_result *want, size_t n,
-                          const char *label)
-{
-	if (!rep->results) {
-		fprintf(stderr, "%s: report has no results\n", label);
-		CHECK(rep->results);
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (rep->results[i] == want[i])
-			continue;
-		fprintf(stderr, "%s: step %zu is %s, expected %s\n", label, i,
-		        step_result_str(rep->results[i]), step_result_str(want[i]));
-		CHECK_INT(rep->results[i], want[i]);
-	}
-}
-
-/**
  * check_host() - the tap shows what the fake QEMU holds, nothing of ours
  * @f:		fixture
  * @run:	the run
@@ -985,7 +896,7 @@ static void check_results(const struct remap_report *rep, const enum step_result
  * A single-queue tap has no queue counts (the kernel reports them for
  * multiqueue taps only); then who holds its one queue must do.
  */
-static void check_host(const struct fixture *f, const struct run *run, const struct script *sc,
+static void check_host(const struct fixture *f, const struct run *run, const struct fq_script *sc,
                        const struct rows *rows, const enum step_result *want, const char *label)
 {
 	size_t d = row_of(rows, STEP_TAP_DETACH);
@@ -1135,7 +1046,7 @@ static void test_success(void)
 		int fds0 = count_fds();
 		struct fixture *f = fixture_new(&variants[v], TAP_QUEUES, true, true);
 		enum step_result want[ROWS_MAX];
-		struct script sc;
+		struct fq_script sc;
 		struct rows rows;
 		struct run run;
 		size_t d;
@@ -1143,12 +1054,12 @@ static void test_success(void)
 		REQUIRE(f);
 		rows_for(variants[v].set, &rows);
 		REQUIRE(f->plan.n_steps == rows.n);
-		script_start(&sc);
+		fq_script_start(&sc);
 		for (size_t i = 0; i < rows.n; i++) {
 			push_good(&sc, &rows.r[i]);
 			want[i] = STEP_DONE;
 		}
-		push_end(&sc, false);
+		fq_script_end(&sc, false);
 		run_remap(f, &sc, true, 0, &run, variants[v].name);
 		CHECK(run.peer_ok);
 		CHECK_INT(run.rep.outcome, REMAP_DONE);
@@ -1201,7 +1112,7 @@ static void fault_case(const struct variant *v, size_t k, enum fault_kind fk, bo
 	bool lost = fk == FK_HANGUP || fk == FK_DIES;
 	bool rollback, undo_failed = false;
 	const struct row *r;
-	struct script sc;
+	struct fq_script sc;
 	struct rows rows;
 	struct run run;
 	char label[160];
@@ -1216,7 +1127,7 @@ static void fault_case(const struct variant *v, size_t k, enum fault_kind fk, bo
 	if (fk == FK_SILENT)
 		f->plan.qmp_timeout_ms = SHORT_QMP_MS;
 
-	script_start(&sc);
+	fq_script_start(&sc);
 	for (size_t i = 0; i < k; i++)
 		push_good(&sc, &rows.r[i]);
 	push_cmd(&sc, r, false);
@@ -1224,14 +1135,14 @@ static void fault_case(const struct variant *v, size_t k, enum fault_kind fk, bo
 		want[i] = i < k ? STEP_DONE : STEP_NOT_RUN;
 	want[k] = STEP_FAILED;
 	if (fk == FK_ERROR) {
-		push(&sc, (struct fq_step)FQ_ERROR("GenericError", "injected"));
+		fq_script_push(&sc, (struct fq_step)FQ_ERROR("GenericError", "injected"));
 		rollback = r->on_error == F_ROLLBACK;
 		outcome = rollback ? REMAP_ROLLED_BACK : REMAP_UNSAFE;
 	} else {
 		if (fk == FK_HANGUP)
-			push(&sc, (struct fq_step)FQ_CLOSE(NULL));
+			fq_script_push(&sc, (struct fq_step)FQ_CLOSE(NULL));
 		else if (fk == FK_DIES)
-			push(&sc, (struct fq_step)FQ_EXIT);
+			fq_script_push(&sc, (struct fq_step)FQ_EXIT);
 		/* unknown effect: undo what came before it, if still phase A */
 		rollback = !r->commit;
 		outcome = REMAP_UNSAFE;
@@ -1243,14 +1154,14 @@ static void fault_case(const struct variant *v, size_t k, enum fault_kind fk, bo
 				undo_failed = true;
 				break;
 			}
-			push(&sc, (struct fq_step)FQ_EXPECT_ARGS(rows.r[i].undo_cmd,
-			                                         rows.r[i].undo_args));
-			push_list(&sc, rows.r[i].undo_after);
+			fq_script_push(&sc, (struct fq_step)FQ_EXPECT_ARGS(rows.r[i].undo_cmd,
+			                                                   rows.r[i].undo_args));
+			fq_script_push_list(&sc, rows.r[i].undo_after, AFTER_MAX);
 		}
 		want[i] = STEP_UNDONE;
 	}
 	if (!lost)
-		push_end(&sc, quit && outcome == REMAP_UNSAFE);
+		fq_script_end(&sc, quit && outcome == REMAP_UNSAFE);
 
 	run_remap(f, &sc, quit, 0, &run, label);
 	CHECK(run.peer_ok);
@@ -1419,7 +1330,7 @@ static void test_tap_queue_faults(void)
 		struct fixture *f =
 		        fixture_new(&variants[0], single ? 1 : TAP_QUEUES, !single, true);
 		enum step_result want[ROWS_MAX];
-		struct script sc;
+		struct fq_script sc;
 		struct rows rows;
 		struct run run;
 
@@ -1432,8 +1343,8 @@ static void test_tap_queue_faults(void)
 			f->plan.nics[0].old_fds[1] = STDERR_FILENO;
 		else if (cases[c].fault == TQ_OTHER_TAP)
 			str_copy(f->plan.nics[0].tap, sizeof(f->plan.nics[0].tap), "qrnf-gone");
-		script_start(&sc);
-		push_end(&sc, false);
+		fq_script_start(&sc);
+		fq_script_end(&sc, false);
 		for (size_t i = 0; i < rows.n; i++)
 			want[i] = STEP_NOT_RUN;
 		want[0] = STEP_FAILED;
@@ -1471,7 +1382,7 @@ static void test_tap_detach_fault(void)
 		int fds0 = count_fds();
 		struct fixture *f = fixture_new(&variants[v], TAP_QUEUES, true, true);
 		enum step_result want[ROWS_MAX];
-		struct script sc;
+		struct fq_script sc;
 		struct rows rows;
 		struct run run;
 		size_t k;
@@ -1481,10 +1392,10 @@ static void test_tap_detach_fault(void)
 		REQUIRE(f->plan.n_steps == rows.n);
 		k = row_of(&rows, STEP_TAP_DETACH);
 		REQUIRE(k < rows.n);
-		script_start(&sc);
+		fq_script_start(&sc);
 		for (size_t i = 0; i < k; i++)
 			push_good(&sc, &rows.r[i]);
-		push_end(&sc, true);
+		fq_script_end(&sc, true);
 		for (size_t i = 0; i < rows.n; i++)
 			want[i] = i < k ? STEP_DONE : STEP_NOT_RUN;
 		want[k] = STEP_FAILED;
@@ -1535,7 +1446,7 @@ static void test_verify_catches_leftovers(void)
 		int fds0 = count_fds();
 		struct fixture *f = fixture_new(&variants[0], TAP_QUEUES, true, true);
 		enum step_result want[ROWS_MAX];
-		struct script sc;
+		struct fq_script sc;
 		struct rows rows;
 		struct run run;
 		size_t k, del;
@@ -1560,10 +1471,10 @@ static void test_verify_catches_leftovers(void)
 		if (cases[c].qom_list)
 			rows.r[k].after[2] = (struct fq_step)FQ_RETURN(cases[c].qom_list);
 
-		script_start(&sc);
+		fq_script_start(&sc);
 		for (size_t i = 0; i <= k; i++)
 			push_good(&sc, &rows.r[i]);
-		push_end(&sc, true);
+		fq_script_end(&sc, true);
 		for (size_t i = 0; i < rows.n; i++)
 			want[i] = STEP_DONE;
 		want[k] = STEP_FAILED;
