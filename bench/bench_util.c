@@ -5,17 +5,11 @@
  * run with their output captured and their wall time measured.
  */
 
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "bench.h"
 
@@ -109,76 +103,25 @@ const char *series_fmt(const struct series *s, int prec, char *buf, size_t len)
  * @errs:	stderr (malloc'd), or NULL to drop it
  * @ms:		wall time from fork to exit, or NULL
  *
- * Return: exit status, or -1 if it could not run or was killed
+ * testlib's test_run_capture(), timed, with stderr captured even when the
+ * caller drops it (the tables go to stdout, progress to stderr: a tool's
+ * chatter belongs in neither).
+ *
+ * Return: exit status, 128+signal if killed, -1 if it could not run
  */
 int run_capture(const char *const *argv, char **out, char **errs, double *ms)
 {
-	char *ob = NULL, *eb = NULL;
-	size_t ol = 0, el = 0;
-	FILE *om = open_memstream(&ob, &ol), *em = open_memstream(&eb, &el);
-	int po[2], pe[2], status = 0;
-	struct pollfd p[2];
-	double t0;
-	pid_t pid;
+	char *e = NULL;
+	double t0 = mono_ms();
+	int rc = test_run_capture(argv, out, &e);
 
-	if (!om || !em || pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
-		perror("run_capture");
-		exit(1);
-	}
-	t0 = mono_ms();
-	pid = fork();
-	if (pid < 0) {
-		perror("fork");
-		exit(1);
-	}
-	if (pid == 0) {
-		dup2(po[1], STDOUT_FILENO);
-		dup2(pe[1], STDERR_FILENO);
-		execvp(argv[0], (char *const *)argv);
-		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(po[1]);
-	close(pe[1]);
-	p[0] = (struct pollfd){.fd = po[0], .events = POLLIN};
-	p[1] = (struct pollfd){.fd = pe[0], .events = POLLIN};
-	while (p[0].fd >= 0 || p[1].fd >= 0) {
-		char buf[8192];
-
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		for (int i = 0; i < 2; i++) {
-			ssize_t n;
-
-			if (p[i].fd < 0 || !p[i].revents)
-				continue;
-			n = read(p[i].fd, buf, sizeof(buf));
-			if (n > 0) {
-				fwrite(buf, 1, (size_t)n, i ? em : om);
-			} else if (n == 0 || errno != EINTR) {
-				close(p[i].fd);
-				p[i].fd = -1;
-			}
-		}
-	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
 	if (ms)
 		*ms = mono_ms() - t0;
-	fclose(om);
-	fclose(em);
-	if (out)
-		*out = ob;
-	else
-		free(ob);
 	if (errs)
-		*errs = eb;
+		*errs = e;
 	else
-		free(eb);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		free(e);
+	return rc;
 }
 
 /**
