@@ -9,9 +9,12 @@
 
 #include <stddef.h>
 
+#include "qremap/plan.h"
 #include "qremap/remap.h"
 
 void check_results(const struct remap_report *rep, const enum step_result *want, size_t n,
                    const char *label);
+void check_step_golden(const struct plan_step *s, const char *cmd, const char *args,
+                       const char *undo_cmd, const char *undo_args);
 
 #endif /* QREMAP_REMAP_CHECKS_H */

@@ -519,28 +519,7 @@ static void check_plan(const struct plan *plan, const struct rows *rows)
 		CHECK_INT(s->commit, r->commit);
 		CHECK_INT(s->best_effort, r->fault == F_IGNORED);
 		CHECK_CONTAINS(s->what, r->what);
-		if (s->kind == STEP_QMP) {
-			json_t *a = json_loads(r->args, 0, NULL);
-
-			CHECK_STR(s->cmd, r->cmd);
-			CHECK(json_equal(s->args, a));
-			json_decref(a);
-		}
-		if (s->kind == STEP_DEVICE_DEL) {
-			json_t *a = json_loads(r->args, 0, NULL);
-
-			CHECK_STR(s->dev, json_string_value(json_object_get(a, "id")));
-			json_decref(a);
-		}
-		if (r->undo_cmd) {
-			json_t *u = json_loads(r->undo_args, 0, NULL);
-
-			CHECK_STR(s->undo_cmd, r->undo_cmd);
-			CHECK(json_equal(s->undo_args, u));
-			json_decref(u);
-		} else {
-			CHECK_STR(s->undo_cmd, "");
-		}
+		check_step_golden(s, r->cmd, r->args, r->undo_cmd, r->undo_args);
 	}
 }
 
