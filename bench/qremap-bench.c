@@ -904,7 +904,11 @@ static void kernel_args(const struct bench_opts *o, const char **a, unsigned *n,
 	a[(*n)++] = "-initrd";
 	a[(*n)++] = initrd;
 	a[(*n)++] = "-append";
-	a[(*n)++] = "console=ttyS0 qremap.ip=" GUEST_IP "/24 qremap.heartbeat=3600";
+	/* maxcpus=2: QEMU keeps its 8 vCPUs (and the tap its 8 queues, as
+	 * Incus makes them), but the guest brings up only 2, as the e2e tests'
+	 * guests do: 8 busy TCG vCPUs on a 2-CPU host often stall the boot
+	 */
+	a[(*n)++] = "console=ttyS0 maxcpus=2 qremap.ip=" GUEST_IP "/24 qremap.heartbeat=3600";
 }
 
 /**
@@ -1368,7 +1372,7 @@ static void print_data(const char *label, const struct dp_result *res, const str
 	char a[64], b[64];
 
 	printf("\n#### Data plane, QEMU %s (TCP Mbit/s, median (min–max) of %u × %u s; "
-	       "8 vCPUs, TCG)\n\n",
+	       "8 vCPUs, 2 brought up by the guest, TCG)\n\n",
 	       label, o->runs, o->seconds);
 	printf("| frontend | guest driver | host → guest | guest → host | ratio h→g / g→h vs "
 	       "ceiling | pings answered | ping avg ms | boot to READY s |\n");
