@@ -13,7 +13,6 @@
 #include "qremap/inventory.h"
 #include "qremap/log.h"
 #include "qremap/plan.h"
-#include "qremap/privilege.h"
 #include "qremap/profile.h"
 #include "qremap/remap.h"
 
@@ -103,8 +102,7 @@ int cmd_remap(int argc, char **argv, const struct global_opts *g)
 	struct inventory_opts iopts = {0};
 	struct remap_opts ropts = {.quit_on_unsafe = true};
 	const char *profile_arg = NULL, *qmp_path = NULL, *fault;
-	bool dry_run = false, json = false, seccomp = true;
-	struct privilege_report priv;
+	bool dry_run = false, json = false;
 	struct remap_report rep;
 	struct vm_inventory inv;
 	struct profile prof;
@@ -137,7 +135,7 @@ int cmd_remap(int argc, char **argv, const struct global_opts *g)
 			ropts.quit_on_unsafe = false;
 			break;
 		case 'S':
-			seccomp = false;
+			gl.no_seccomp = true;
 			break;
 		case 'v':
 			if (log_get_level() < LOG_LVL_TRACE)
@@ -188,12 +186,6 @@ int cmd_remap(int argc, char **argv, const struct global_opts *g)
 		log_error("%s", err.msg);
 		return EXIT_FAILED;
 	}
-	/* Start-up is over: the profile is read, the monitor connected */
-	if (privilege_drop(seccomp, &priv, &err) < 0) {
-		log_error("dropping privileges: %s", err.msg);
-		return EXIT_FAILED;
-	}
-	privilege_log("qremap", &priv);
 	if (inventory_collect(c, &iopts, &inv, &err) < 0) {
 		log_error("%s", err.msg);
 		inventory_free(&inv);

@@ -23,9 +23,12 @@ enum qremap_exit {
 /**
  * struct global_opts - options valid before any subcommand
  * @trace_qmp:	print every QMP message on stderr
+ * @no_seccomp:	connect_monitor() drops capabilities but installs no seccomp
+ *		filter
  */
 struct global_opts {
 	bool trace_qmp;
+	bool no_seccomp;
 };
 
 int cmd_inspect(int argc, char **argv, const struct global_opts *g);

@@ -11,10 +11,11 @@
 
 #include "commands.h"
 #include "qremap/log.h"
+#include "qremap/privilege.h"
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: qremap [-v|-q] [--trace-qmp] COMMAND [OPTIONS]\n"
+	fprintf(f, "Usage: qremap [-v|-q] [--trace-qmp] [--no-seccomp] COMMAND [OPTIONS]\n"
 	           "\n"
 	           "Commands:\n"
 	           "  inspect --qmp PATH [--json]   show a VM's controllers, NICs, taps and disks\n"
@@ -32,6 +33,8 @@ static void usage(FILE *f)
 	           "  -v, --verbose    more messages (repeat for debug output)\n"
 	           "  -q, --quiet      errors only\n"
 	           "  --trace-qmp      print every QMP message on stderr\n"
+	           "  --no-seccomp     once connected to a VM, drop capabilities as always\n"
+	           "                   but install no seccomp filter (qremap(1), PRIVILEGES)\n"
 	           "  -h, --help       this text\n"
 	           "  -V, --version    print the version\n"
 	           "\n"
@@ -51,18 +54,23 @@ static void trace_qmp(void *opaque, bool outgoing, const char *text, size_t len,
 }
 
 /**
- * connect_monitor() - connect and negotiate, with the global tracing options
+ * connect_monitor() - connect and negotiate, then drop what isn't needed
  * @path:	QMP socket path
  * @timeout_ms:	per-command timeout, also bounds the handshake
  * @g:		global options
  * @out:	client
  * @err:	error object
  *
+ * Reaching the socket may take privileges (an Incus VM's run directory);
+ * once connected, every command has all it needs from outside except what
+ * privilege.h keeps, so the drop happens here, once for all of them.
+ *
  * Return: 0 on success, -1 on failure
  */
 int connect_monitor(const char *path, int timeout_ms, const struct global_opts *g,
                     struct qmp_client **out, struct qr_error *err)
 {
+	struct privilege_report priv;
 	struct qmp_client *c;
 
 	if (qmp_connect_unix(path, &c, err) < 0)
@@ -76,6 +84,12 @@ int connect_monitor(const char *path, int timeout_ms, const struct global_opts *
 	}
 	log_info("connected to %s: QEMU %d.%d.%d", path, qmp_get_version(c)->major,
 	         qmp_get_version(c)->minor, qmp_get_version(c)->micro);
+	if (privilege_drop(!g->no_seccomp, &priv, err) < 0) {
+		qr_err_prefix(err, "dropping privileges");
+		qmp_close(c);
+		return -1;
+	}
+	privilege_log("qremap", &priv);
 	*out = c;
 	return 0;
 }
@@ -102,9 +116,13 @@ int parse_pid_arg(const char *arg, pid_t *pid)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	        {"verbose", no_argument, NULL, 'v'},   {"quiet", no_argument, NULL, 'q'},
-	        {"trace-qmp", no_argument, NULL, 'T'}, {"help", no_argument, NULL, 'h'},
-	        {"version", no_argument, NULL, 'V'},   {NULL, 0, NULL, 0},
+	        {"verbose", no_argument, NULL, 'v'},
+	        {"quiet", no_argument, NULL, 'q'},
+	        {"trace-qmp", no_argument, NULL, 'T'},
+	        {"help", no_argument, NULL, 'h'},
+	        {"version", no_argument, NULL, 'V'},
+	        {"no-seccomp", no_argument, NULL, 'S'},
+	        {NULL, 0, NULL, 0},
 	};
 	struct global_opts g = {0};
 	int level = LOG_LVL_WARN, opt;
@@ -130,6 +148,9 @@ int main(int argc, char **argv)
 			break;
 		case 'T':
 			g.trace_qmp = true;
+			break;
+		case 'S':
+			g.no_seccomp = true;
 			break;
 		case 'h':
 			usage(stdout);

@@ -310,6 +310,23 @@ static void test_no_host_and_running(void)
 	} else {
 		CHECK(!"inspect --no-host output");
 	}
+	/* Once connected, inspect keeps only the remap's capabilities, under
+	 * the seccomp filter (privilege.h); -v -v says so. Its host view
+	 * (pidfd_getfd, /proc) works with what is kept: run_case() checks it.
+	 */
+	{
+		const char *bin = getenv("QREMAP_BIN") ? getenv("QREMAP_BIN") : QREMAP_BIN_DEFAULT;
+		const char *argv[] = {bin, "-v", "-v", "inspect", "--qmp", f->qremap_sock, NULL};
+		char *out = NULL, *errs = NULL;
+
+		CHECK_INT(test_run_capture(argv, &out, &errs), 0);
+		CHECK_CONTAINS(errs, test_is_root()
+		                             ? "privileges: capabilities kept: cap_net_admin,"
+		                               "cap_sys_admin,cap_sys_ptrace; seccomp refuses"
+		                             : "privileges: capabilities kept: none");
+		free(out);
+		free(errs);
+	}
 	CHECK(fixture_resume(f, &err) == 0);
 	inv = inspect(f, NULL);
 	if (inv) {
