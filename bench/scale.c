@@ -14,23 +14,19 @@
  */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "bench.h"
+#include "daemon.h"
 #include "fixture.h"
 #include "qremap/handshake.h"
 #include "qremap/util.h"
@@ -38,7 +34,6 @@
 #define SCALE_MAX_VMS   32
 #define SCALE_SAMPLES   (SCALE_MAX_VMS * MAX_RUNS)
 #define CHARDEV_WAIT_MS 30000 /* every VM dialled and got its status chardev */
-#define DAEMON_WAIT_MS  10000
 
 /* The VM counts of the table */
 static const unsigned scale_sizes[] = {1, 8, 32};
@@ -140,78 +135,6 @@ static double proc_kib(pid_t pid, const char *key)
 		}
 	fclose(f);
 	return v;
-}
-
-/**
- * daemon_start() - start qremapd on @dir/qremapd.sock; wait until it listens
- * @o:		options (the qremapd binary)
- * @dir:	socket, state and log directory
- * @profile:	--default-profile
- *
- * The daemon has no readiness event but its socket, so connecting is tried,
- * bounded.
- *
- * Return: its pid, -1 on failure
- */
-static pid_t daemon_start(const struct bench_opts *o, const char *dir, const char *profile)
-{
-	char sock[320], state[320], logf[320];
-	double deadline;
-	pid_t pid;
-
-	snprintf(sock, sizeof(sock), "%s/qremapd.sock", dir);
-	snprintf(state, sizeof(state), "%s/state", dir);
-	snprintf(logf, sizeof(logf), "%s/qremapd.log", dir);
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		int fd = open(logf, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-
-		if (fd >= 0)
-			dup2(fd, STDERR_FILENO);
-		execl(o->qremapd, o->qremapd, "--socket", sock, "--state-dir", state,
-		      "--default-profile", profile, "--incus-socket", "", (char *)NULL);
-		_exit(127);
-	}
-	deadline = mono_ms() + DAEMON_WAIT_MS;
-	while (mono_ms() < deadline) {
-		struct sockaddr_un sa = {.sun_family = AF_UNIX};
-		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		bool ok;
-
-		snprintf(sa.sun_path, sizeof(sa.sun_path), "%.107s", sock);
-		ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-		if (fd >= 0)
-			close(fd);
-		if (ok)
-			return pid;
-		poll(NULL, 0, 20);
-	}
-	fprintf(stderr, "scale: qremapd did not listen within %d ms (log: %s)\n", DAEMON_WAIT_MS,
-	        logf);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	return -1;
-}
-
-/**
- * daemon_stop() - SIGTERM our qremapd, wait (bounded), SIGKILL if need be
- * @pid:	its pid
- */
-static void daemon_stop(pid_t pid)
-{
-	double deadline = mono_ms() + 15000;
-
-	kill(pid, SIGTERM);
-	while (mono_ms() < deadline) {
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			return;
-		poll(NULL, 0, 20);
-	}
-	fprintf(stderr, "scale: qremapd (pid %d) ignored SIGTERM; killed\n", (int)pid);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
 }
 
 /**
@@ -354,24 +277,25 @@ static bool scale_run(const struct bench_opts *o, const char *qemu, unsigned n, 
 	static struct scale_vm vms[SCALE_MAX_VMS];
 	pthread_t threads[SCALE_MAX_VMS];
 	pthread_barrier_t barrier;
-	char dir[300], sock[320];
+	char dir[300];
 	bool ok = true;
 	unsigned started = 0, ready = 0;
 	double deadline;
-	pid_t dpid;
+	struct fx_daemon d = {0};
 
 	new_dir(o, "scale", dir, sizeof(dir));
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return false;
-	snprintf(sock, sizeof(sock), "%s/qremapd.sock", dir);
-	dpid = daemon_start(o, dir, profile);
-	if (dpid < 0)
+	snprintf(d.dir, sizeof(d.dir), "%s", dir);
+	/* "": don't ask an Incus on this machine for the VMs' profiles */
+	if (!fx_daemon_start(&d, o->qremapd, profile,
+	                     (const char *const[]){"--incus-socket", "", NULL}))
 		return false;
 	memset(vms, 0, sizeof(vms));
 	for (unsigned i = 0; i < n && ok; i++) {
 		snprintf(vms[i].name, sizeof(vms[i].name), "vm%u", i);
 		snprintf(vms[i].dir, sizeof(vms[i].dir), "%.280s/vm%u", dir, i);
-		ok = mkdir(vms[i].dir, 0755) == 0 && vm_start(qemu, sock, &vms[i]);
+		ok = mkdir(vms[i].dir, 0755) == 0 && vm_start(qemu, d.sock, &vms[i]);
 		started += ok;
 	}
 	/* every QEMU dialled and got its chardev: what Incus's start would
@@ -395,7 +319,7 @@ static bool scale_run(const struct bench_opts *o, const char *qemu, unsigned n, 
 		ok = false;
 	}
 	if (ok) {
-		series_add(&r->rss_idle, proc_kib(dpid, "VmRSS"));
+		series_add(&r->rss_idle, proc_kib(d.pid, "VmRSS"));
 		pthread_barrier_init(&barrier, NULL, n + 1);
 		for (unsigned i = 0; i < n; i++) {
 			vms[i].barrier = &barrier;
@@ -408,7 +332,7 @@ static bool scale_run(const struct bench_opts *o, const char *qemu, unsigned n, 
 		for (unsigned i = 0; i < n; i++)
 			pthread_join(threads[i], NULL);
 		pthread_barrier_destroy(&barrier);
-		series_add(&r->rss_peak, proc_kib(dpid, "VmHWM"));
+		series_add(&r->rss_peak, proc_kib(d.pid, "VmHWM"));
 		for (unsigned i = 0; i < n; i++) {
 			if (!vms[i].ok) {
 				fprintf(stderr, "scale: %s: %s\n", vms[i].name, vms[i].line);
@@ -424,7 +348,7 @@ static bool scale_run(const struct bench_opts *o, const char *qemu, unsigned n, 
 				r->remap[r->n_remap++] = state_total_ms(dir, vms[i].name);
 		}
 	}
-	daemon_stop(dpid);
+	fx_daemon_stop(&d);
 	for (unsigned i = 0; i < started; i++)
 		fixture_destroy(vms[i].f);
 	if (ok)

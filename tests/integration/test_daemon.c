@@ -16,15 +16,13 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
+#include "daemon.h"
 #include "fixture.h"
 #include "qremap/handshake.h"
 #include "qremap/util.h"
@@ -32,85 +30,15 @@
 
 #define N_VMS 3
 
-/**
- * struct daemon - a qremapd the test started
- * @pid:	its pid
- * @dir:	socket, state and log live here
- * @sock:	socket path
- * @log:	its stderr
- */
-struct daemon {
-	pid_t pid;
-	char dir[256];
-	char sock[300];
-	char log[300];
-};
-
-/* Start qremapd; wait, bounded, until it accepts connections. */
-static bool daemon_start(struct daemon *d, const char *profile)
+/* Start qremapd (QREMAPD_BIN, else the build's) in d->dir; bounded. */
+static bool daemon_start(struct fx_daemon *d, const char *profile)
 {
 	const char *bin = getenv("QREMAPD_BIN") ? getenv("QREMAPD_BIN") : QREMAPD_BIN_DEFAULT;
-	char state[320];
-	int64_t deadline;
 
-	snprintf(d->sock, sizeof(d->sock), "%s/qremapd.sock", d->dir);
-	snprintf(d->log, sizeof(d->log), "%s/qremapd.log", d->dir);
-	snprintf(state, sizeof(state), "%s/state", d->dir);
-	d->pid = fork();
-	if (d->pid < 0)
-		return false;
-	if (d->pid == 0) {
-		int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-
-		if (fd >= 0)
-			dup2(fd, STDERR_FILENO);
-		execl(bin, bin, "--socket", d->sock, "--state-dir", state, "--default-profile",
-		      profile, (char *)NULL);
-		_exit(127);
-	}
-	deadline = now_ms() + 10000;
-	while (now_ms() < deadline) {
-		struct sockaddr_un sa = {.sun_family = AF_UNIX};
-		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		bool ok;
-
-		snprintf(sa.sun_path, sizeof(sa.sun_path), "%.107s", d->sock);
-		ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-		if (fd >= 0)
-			close(fd);
-		if (ok)
-			return true;
-		/* the daemon gives no readiness event but its socket */
-		poll(NULL, 0, 20);
-	}
-	return false;
+	return fx_daemon_start(d, bin, profile, NULL);
 }
 
-/* SIGTERM, then wait (bounded) for a clean exit; returns its exit status. */
-static int daemon_stop(struct daemon *d)
-{
-	int64_t deadline = now_ms() + 15000;
-	int status = -1;
-
-	if (d->pid <= 0)
-		return -1;
-	kill(d->pid, SIGTERM);
-	while (now_ms() < deadline) {
-		pid_t r = waitpid(d->pid, &status, WNOHANG);
-
-		if (r == d->pid) {
-			d->pid = 0;
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		}
-		poll(NULL, 0, 20);
-	}
-	kill(d->pid, SIGKILL);
-	waitpid(d->pid, NULL, 0);
-	d->pid = 0;
-	return -1;
-}
-
-static void print_log(const struct daemon *d)
+static void print_log(const struct fx_daemon *d)
 {
 	char line[512];
 	FILE *f = fopen(d->log, "re");
@@ -233,7 +161,7 @@ static bool has_device(struct fixture *f, const char *id)
 	return found;
 }
 
-static bool log_has(const struct daemon *d, const char *what)
+static bool log_has(const struct fx_daemon *d, const char *what)
 {
 	char line[512];
 	bool found = false;
@@ -279,7 +207,7 @@ static void test_daemon_many_vms_one_hung(void)
 {
 	struct fixture *vm[N_VMS] = {NULL};
 	char dirs[N_VMS][256] = {""}, profile[320];
-	struct daemon d = {0};
+	struct fx_daemon d = {0};
 	unsigned calls[N_VMS] = {0};
 	char line[600];
 	int64_t t0, t_others;
@@ -376,7 +304,7 @@ static void test_daemon_many_vms_one_hung(void)
 	/* qremapd survives a VM going away, and restarts: QEMU reconnects as nobody */
 	fixture_destroy(vm[2]);
 	vm[2] = NULL;
-	CHECK_INT(daemon_stop(&d), 0);
+	CHECK_INT(fx_daemon_stop(&d), 0);
 	CHECK(access(d.sock, F_OK) != 0);
 	REQUIRE(daemon_start(&d, profile));
 	{
@@ -391,12 +319,12 @@ static void test_daemon_many_vms_one_hung(void)
 		/* already remapped: the second remap finds nothing to do */
 		CHECK(str_has_prefix(line, HANDSHAKE_NOTHING));
 	}
-	CHECK_INT(daemon_stop(&d), 0);
+	CHECK_INT(fx_daemon_stop(&d), 0);
 out:
 	if (test_failures)
 		print_log(&d);
 	if (d.pid > 0)
-		daemon_stop(&d);
+		fx_daemon_stop(&d);
 	for (int i = 0; i < N_VMS; i++) {
 		if (vm[i]) {
 			kill(vm[i]->qemu_pid, SIGCONT);
