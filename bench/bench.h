@@ -55,6 +55,7 @@ struct series {
 };
 
 double mono_ms(void);
+int cmp_double(const void *a, const void *b);
 void series_add(struct series *s, double v);
 double series_median(const struct series *s);
 const char *series_fmt(const struct series *s, int prec, char *buf, size_t len);

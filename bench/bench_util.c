@@ -47,7 +47,7 @@ void series_add(struct series *s, double v)
  *
  * Return: <0, 0 or >0
  */
-static int cmp_double(const void *a, const void *b)
+int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
 

@@ -83,14 +83,6 @@ struct scale_result {
 	unsigned failed;
 };
 
-/* qsort() order for doubles */
-static int by_value(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /**
  * percentile() - nearest-rank percentile
  * @v:		samples (sorted in place)
@@ -105,7 +97,7 @@ static double percentile(double *v, unsigned n, double p)
 
 	if (!n)
 		return NAN;
-	qsort(v, n, sizeof(*v), by_value);
+	qsort(v, n, sizeof(*v), cmp_double);
 	rank = (size_t)ceil(p / 100.0 * n);
 	return v[rank ? rank - 1 : 0];
 }
