@@ -278,7 +278,7 @@ static bool scale_run(const struct bench_opts *o, const char *qemu, unsigned n, 
 	new_dir(o, "scale", dir, sizeof(dir));
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return false;
-	snprintf(d.dir, sizeof(d.dir), "%s", dir);
+	snprintf(d.dir, sizeof(d.dir), "%.250s", dir);
 	/* "": don't ask an Incus on this machine for the VMs' profiles */
 	if (!fx_daemon_start(&d, o->qremapd, profile,
 	                     (const char *const[]){"--incus-socket", "", NULL}))
