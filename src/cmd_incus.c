@@ -3,11 +3,14 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -15,8 +18,12 @@
 #include "qremap/handshake.h"
 #include "qremap/incus.h"
 #include "qremap/log.h"
+#include "qremap/names.h"
 #include "qremap/plan.h"
 #include "qremap/profile.h"
+
+/* Largest state file "qremap incus status" reads (qremapd's are a few KiB) */
+#define STATE_FILE_MAX (1 << 20)
 
 static void incus_usage(FILE *f)
 {
@@ -25,8 +32,8 @@ static void incus_usage(FILE *f)
 	        "       qremap incus disable VM\n"
 	        "       qremap incus status VM [--json]\n"
 	        "       qremap incus scriptlet [--allow-unremapped]\n"
-	        "Options for all: [--incus-socket PATH] [--qremapd-socket PATH]\n"
-	        "                 [--state-dir DIR]\n"
+	        "Options for all: [--project PROJECT] [--incus-socket PATH]\n"
+	        "                 [--qremapd-socket PATH] [--state-dir DIR]\n"
 	        "\n"
 	        "  enable     write what VM needs into its Incus configuration (it must be\n"
 	        "             stopped): placeholders and qremapd's client monitor in\n"
@@ -38,14 +45,17 @@ static void incus_usage(FILE *f)
 	        "             devices as the guest sees them\n"
 	        "  scriptlet  print the raw.qemu.scriptlet alone\n"
 	        "\n"
-	        "Defaults: --incus-socket %s, --qremapd-socket /run/qremap/qremap.sock,\n"
-	        "--state-dir /run/qremap/state.\n",
-	        INCUS_DEFAULT_SOCKET);
+	        "Defaults: --project %s, --incus-socket %s,\n"
+	        "--qremapd-socket /run/qremap/qremap.sock, --state-dir /run/qremap/state.\n"
+	        "VM and PROJECT must be names Incus allows; the --qremapd-socket path goes\n"
+	        "into raw.qemu.conf and can't hold '\"', '\\' or control characters.\n",
+	        INCUS_DEFAULT_PROJECT, INCUS_DEFAULT_SOCKET);
 }
 
 /**
  * struct incus_opts - options of "qremap incus"
  * @vm:		instance name
+ * @project:	the instance's Incus project
  * @profile:	profile (enable)
  * @socket:	Incus's socket
  * @qremapd:	qremapd's socket, for the client monitor
@@ -55,6 +65,7 @@ static void incus_usage(FILE *f)
  */
 struct incus_opts {
 	const char *vm;
+	const char *project;
 	const char *profile;
 	const char *socket;
 	const char *qremapd;
@@ -69,24 +80,69 @@ static const char *conf_get(json_t *inst, const char *key)
 	return str_or(json_string_value(json_object_get(json_object_get(inst, "config"), key)), "");
 }
 
-/* Read the instance and its ETag. */
+/**
+ * instance_path() - the API path of the instance, in its project
+ * @o:		options (instance and project, both checked by cmd_incus())
+ * @buf:	output
+ * @len:	size of @buf
+ * @err:	error object
+ *
+ * Return: 0 on success, -1 on failure
+ */
+static int instance_path(const struct incus_opts *o, char *buf, size_t len, struct qr_error *err)
+{
+	if (incus_path(buf, len, o->project, NULL, err, "instances", o->vm, NULL) < 0)
+		return qr_err_prefix(err, "instance %s", o->vm);
+	return 0;
+}
+
+/**
+ * get_instance() - read the instance and its ETag
+ * @o:		options
+ * @inst:	the instance (new reference)
+ * @etag:	its ETag, INCUS_ETAG_MAX bytes
+ * @err:	error object
+ *
+ * Return: 0 on success, -1 on failure
+ */
 static int get_instance(const struct incus_opts *o, json_t **inst, char *etag, struct qr_error *err)
 {
 	char path[512];
 
-	snprintf(path, sizeof(path), "/1.0/instances/%s", o->vm);
-	return incus_request(o->socket, "GET", path, NULL, NULL, inst, etag, 128, err);
+	if (instance_path(o, path, sizeof(path), err) < 0)
+		return -1;
+	return incus_request(o->socket, "GET", path, NULL, NULL, inst, etag, INCUS_ETAG_MAX, err);
 }
 
-/* PATCH the instance's config keys in @changes ("" removes a key). */
+/**
+ * patch_config() - PATCH the instance's config keys in @changes
+ * @o:		options
+ * @changes:	keys and values ("" removes a key)
+ * @etag:	the ETag get_instance() read
+ * @err:	error object
+ *
+ * Without an ETag the write could silently undo a concurrent change, so it
+ * is refused rather than sent without If-Match.
+ *
+ * Return: 0 on success, -1 on failure
+ */
 static int patch_config(const struct incus_opts *o, json_t *changes, const char *etag,
                         struct qr_error *err)
 {
-	json_t *body = json_pack("{s:O}", "config", changes);
 	char path[512];
+	json_t *body;
 	int r;
 
-	snprintf(path, sizeof(path), "/1.0/instances/%s", o->vm);
+	if (!etag || !etag[0])
+		return qr_err_set(err, QR_ERR_PROTOCOL,
+		                  "Incus sent no ETag for instance %s: not writing without "
+		                  "If-Match",
+		                  o->vm);
+	if (instance_path(o, path, sizeof(path), err) < 0)
+		return -1;
+	body = json_pack("{s:O}", "config", changes);
+	if (!body)
+		return qr_err_sys(err, ENOMEM, "configuration of instance %s", o->vm);
 	r = incus_request(o->socket, "PATCH", path, body, etag, NULL, NULL, 0, err);
 	json_decref(body);
 	return r;
@@ -151,7 +207,7 @@ static int incus_enable(const struct incus_opts *o)
 	struct coldplug cp;
 	struct profile prof;
 	json_t *inst = NULL, *env = NULL, *changes;
-	char etag[128], path[1024];
+	char etag[INCUS_ETAG_MAX], path[1024], api[256];
 	size_t len = 0;
 	const char *status, *qv;
 	FILE *m;
@@ -184,7 +240,8 @@ static int incus_enable(const struct incus_opts *o)
 		goto out;
 	}
 	/* reconnect-ms needs QEMU >= 9.2: ask Incus which QEMU it runs */
-	if (incus_request(o->socket, "GET", "/1.0", NULL, NULL, &env, NULL, 0, &err) == 0) {
+	if (incus_path(api, sizeof(api), o->project, NULL, &err, NULL) == 0 &&
+	    incus_request(o->socket, "GET", api, NULL, NULL, &env, NULL, 0, &err) == 0) {
 		qv = json_string_value(
 		        json_object_get(json_object_get(env, "environment"), "driver_version"));
 		if (qv && strstr(qv, "| ")) {
@@ -194,7 +251,7 @@ static int incus_enable(const struct incus_opts *o)
 				copts.reconnect_ms = maj > 9 || (maj == 9 && min >= 2);
 		}
 	}
-	if (incus_instance_inventory(o->socket, o->vm, inst, &inv, &err) < 0 ||
+	if (incus_instance_inventory(o->socket, o->project, o->vm, inst, &inv, &err) < 0 ||
 	    coldplug_build(&inv, &prof, &copts, &cp, &err) < 0) {
 		log_error("%s", err.msg);
 		inventory_free(&inv);
@@ -282,7 +339,7 @@ static int incus_disable(const struct incus_opts *o)
 	struct qr_error err = {0};
 	json_t *inst = NULL, *changes;
 	const char *status;
-	char etag[128];
+	char etag[INCUS_ETAG_MAX];
 	int rc = EXIT_FAILED;
 
 	if (get_instance(o, &inst, etag, &err) < 0) {
@@ -325,11 +382,85 @@ out:
 	return rc;
 }
 
+/**
+ * load_state() - qremapd's last result for the VM, if there is one
+ * @o:		options (state directory, project, instance)
+ *
+ * The state directory is qremapd's, but whoever can write there could put
+ * a FIFO (open() would block), a symlink to a file of someone else's, or a
+ * huge file in the VM's place. So: no symlink as the last component, no
+ * blocking open, a regular file, at most STATE_FILE_MAX bytes. Anything
+ * else is reported and treated as no result.
+ *
+ * Return: the result (new reference), NULL if none or unusable
+ */
+static json_t *load_state(const struct incus_opts *o)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *text = NULL;
+	char name[NAME_MAX + 1], path[PATH_MAX];
+	struct qr_error err = {0};
+	json_error_t jerr;
+	struct stat sb;
+	size_t got = 0;
+	json_t *st;
+
+	if (incus_state_file_name(name, sizeof(name), o->project, o->vm, &err) < 0) {
+		log_warn("%s", err.msg);
+		return NULL;
+	}
+	if (snprintf(path, sizeof(path), "%s/%s", o->state_dir, name) >= (int)sizeof(path)) {
+		log_warn("--state-dir %s: too long", o->state_dir);
+		return NULL;
+	}
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			log_warn("%s is a symlink: not followed, ignored", path);
+		else if (errno != ENOENT)
+			log_warn("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size > STATE_FILE_MAX) {
+		log_warn("%s: not a regular file of at most %d bytes: ignored", path,
+		         STATE_FILE_MAX);
+		return NULL;
+	}
+	/* one byte more than the file had: a file that grew is noticed */
+	text = malloc((size_t)sb.st_size + 1);
+	if (!text)
+		return NULL;
+	while (got <= (size_t)sb.st_size) {
+		ssize_t n = read(fd, text + got, (size_t)sb.st_size + 1 - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			log_warn("%s: %s", path, strerror(errno));
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got > (size_t)sb.st_size) {
+		log_warn("%s: changed while read: ignored", path);
+		return NULL;
+	}
+	st = json_loadb(text, got, 0, &jerr);
+	if (!json_is_object(st)) {
+		log_warn("%s: not a JSON object: ignored", path);
+		json_decref(st);
+		return NULL;
+	}
+	return st;
+}
+
 static int incus_status(const struct incus_opts *o)
 {
 	struct qr_error err = {0};
 	json_t *inst = NULL, *st, *out, *devs;
-	char path[1024], etag[128];
+	char etag[INCUS_ETAG_MAX];
 	const char *dev;
 	json_t *d;
 
@@ -337,9 +468,9 @@ static int incus_status(const struct incus_opts *o)
 		log_error("%s", err.msg);
 		return EXIT_FAILED;
 	}
-	snprintf(path, sizeof(path), "%s/%s.json", o->state_dir, o->vm);
-	st = json_load_file(path, 0, NULL);
-	out = json_pack("{s:s, s:s, s:s, s:b, s:b, s:o}", "instance", o->vm, "status",
+	st = load_state(o);
+	out = json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:o}", "instance", o->vm, "project",
+	                o->project, "status",
 	                str_or(json_string_value(json_object_get(inst, "status")), "?"), "profile",
 	                conf_get(inst, INCUS_KEY_PROFILE), "conf_added",
 	                conf_get(inst, INCUS_KEY_CONF)[0] != '\0', "scriptlet",
@@ -359,8 +490,8 @@ static int incus_status(const struct incus_opts *o)
 		json_t *ch = json_object_get(st, "changes"), *c;
 		size_t i;
 
-		printf("instance:   %s (%s)\n", o->vm,
-		       json_string_value(json_object_get(out, "status")));
+		printf("instance:   %s (%s), project %s\n", o->vm,
+		       json_string_value(json_object_get(out, "status")), o->project);
 		printf("profile:    %s\n", str_or(conf_get(inst, INCUS_KEY_PROFILE)[0]
 		                                          ? conf_get(inst, INCUS_KEY_PROFILE)
 		                                          : NULL,
@@ -390,6 +521,34 @@ static int incus_status(const struct incus_opts *o)
 }
 
 /**
+ * check_qremapd_socket() - the --qremapd-socket path enable writes
+ * @path:	the path
+ * @err:	error object
+ *
+ * It goes into raw.qemu.conf for QEMU to dial: absolute (QEMU doesn't run
+ * in our directory), short enough for a unix socket address, and free of
+ * what raw.qemu.conf can't carry (coldplug_check_conf_value()).
+ *
+ * Return: 0 if usable, -1 if not
+ */
+static int check_qremapd_socket(const char *path, struct qr_error *err)
+{
+	struct sockaddr_un sa;
+
+	if (coldplug_check_conf_value("--qremapd-socket", path, err) < 0)
+		return -1;
+	if (path[0] != '/')
+		return qr_err_set(err, QR_ERR_INVALID, "--qremapd-socket '%s' is not absolute",
+		                  path);
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return qr_err_set(err, QR_ERR_INVALID,
+		                  "--qremapd-socket is longer than a unix socket path can be "
+		                  "(%zu bytes)",
+		                  sizeof(sa.sun_path) - 1);
+	return 0;
+}
+
+/**
  * cmd_incus() - "qremap incus"
  * @argc:	arguments after "qremap"
  * @argv:	argv[0] is "incus"
@@ -401,6 +560,7 @@ int cmd_incus(int argc, char **argv, const struct global_opts *g)
 {
 	static const struct option longopts[] = {
 	        {"profile", required_argument, NULL, 'P'},
+	        {"project", required_argument, NULL, 'p'},
 	        {"incus-socket", required_argument, NULL, 'I'},
 	        {"qremapd-socket", required_argument, NULL, 'Q'},
 	        {"state-dir", required_argument, NULL, 'S'},
@@ -410,8 +570,10 @@ int cmd_incus(int argc, char **argv, const struct global_opts *g)
 	        {NULL, 0, NULL, 0},
 	};
 	struct incus_opts o = {.socket = INCUS_DEFAULT_SOCKET,
+	                       .project = INCUS_DEFAULT_PROJECT,
 	                       .qremapd = "/run/qremap/qremap.sock",
 	                       .state_dir = "/run/qremap/state"};
+	struct qr_error err = {0};
 	const char *sub;
 	int opt;
 
@@ -431,6 +593,9 @@ int cmd_incus(int argc, char **argv, const struct global_opts *g)
 		switch (opt) {
 		case 'P':
 			o.profile = optarg;
+			break;
+		case 'p':
+			o.project = optarg;
 			break;
 		case 'I':
 			o.socket = optarg;
@@ -466,9 +631,20 @@ int cmd_incus(int argc, char **argv, const struct global_opts *g)
 		return EXIT_USAGE;
 	}
 	o.vm = argv[optind];
+	/* before any request: a name Incus wouldn't have could only be an
+	 * attempt to reach another endpoint or project through the path
+	 */
+	if (names_check_instance(o.vm, &err) < 0 || names_check_project(o.project, &err) < 0) {
+		log_error("incus %s: %s", sub, err.msg);
+		return EXIT_USAGE;
+	}
 	if (!strcmp(sub, "enable")) {
 		if (!o.profile) {
 			log_error("incus enable: --profile is required");
+			return EXIT_USAGE;
+		}
+		if (check_qremapd_socket(o.qremapd, &err) < 0) {
+			log_error("incus enable: %s", err.msg);
 			return EXIT_USAGE;
 		}
 		return incus_enable(&o);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "qremap/coldplug.h"
+#include "qremap/names.h"
 
 #define AHCI_PORTS 6 /* ich9-ahci has six SATA ports */
 
@@ -243,6 +244,119 @@ static int add_nics(const struct vm_inventory *inv, const struct profile *prof, 
 }
 
 /**
+ * conf_bad_char() - what a byte is, if it can't be in a raw.qemu.conf value
+ * @c:		byte
+ *
+ * Return: its description ("a double quote"), NULL if it can be
+ */
+static const char *conf_bad_char(unsigned char c)
+{
+	switch (c) {
+	case '"':
+		return "a double quote";
+	case '\\':
+		return "a backslash";
+	case '\n':
+		return "a newline";
+	case '\r':
+		return "a carriage return";
+	default:
+		return c < 0x20 || c == 0x7f ? "a control character" : NULL;
+	}
+}
+
+/**
+ * coldplug_check_conf_value() - whether a value can be written into raw.qemu.conf
+ * @what:	what the value is, for the message ("--qremapd-socket", ...)
+ * @value:	the value
+ * @err:	error object: which character, where, and the rule
+ *
+ * Values are written as key = "value" (coldplug_print_conf()). Incus reads
+ * raw.qemu.conf with one regular expression in which a quoted value is
+ * "[^"]*" (driver_qemu_config_override.go, parseConfOverride()), so a '"'
+ * would end the value early and the rest would be parsed as more keys or
+ * sections of the user's choosing; a newline would start a new line of the
+ * file QEMU reads. '\' is no escape in either parser, and no value qremap
+ * writes needs one. So a value with '"', '\' or any control character
+ * (CR and LF included) is refused, never escaped or cut.
+ *
+ * Return: 0 if @value can be written, -1 if not
+ */
+int coldplug_check_conf_value(const char *what, const char *value, struct qr_error *err)
+{
+	char shown[120];
+
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+		const char *bad = conf_bad_char(*p);
+
+		if (bad)
+			return qr_err_set(
+			        err, QR_ERR_INVALID,
+			        "%s '%s' contains %s at position %zu: values written into "
+			        "raw.qemu.conf can't hold '\"', '\\' or control "
+			        "characters",
+			        what, names_printable(shown, sizeof(shown), value), bad,
+			        (size_t)(p - (const unsigned char *)value) + 1);
+	}
+	return 0;
+}
+
+/**
+ * check_items() - every id and value of a result can be written out as it is
+ * @cp:		result
+ * @err:	error object
+ *
+ * Values come from the profile, the user's options and Incus (MACs, sizes):
+ * checked once here, so that both spellings (arguments, one per line, and
+ * raw.qemu.conf) carry exactly what was computed. An id also stands in a
+ * section header, [group "id"], which Incus's parser ends at the first ']'.
+ *
+ * Return: 0 if all can be written, -1 if not
+ */
+static int check_items(const struct coldplug *cp, struct qr_error *err)
+{
+	for (size_t i = 0; i < cp->n; i++) {
+		const struct cp_item *it = &cp->items[i];
+		char what[sizeof(it->key[0]) + sizeof(it->id) + 8];
+
+		if (coldplug_check_conf_value("placeholder id", it->id, err) < 0)
+			return -1;
+		if (strpbrk(it->id, "[]"))
+			return qr_err_set(err, QR_ERR_INVALID,
+			                  "id '%s' contains '[' or ']': it can't stand in a "
+			                  "raw.qemu.conf section header",
+			                  it->id);
+		for (unsigned k = 0; k < it->n; k++) {
+			snprintf(what, sizeof(what), "%s of %s", it->key[k], it->id);
+			if (coldplug_check_conf_value(what, it->val[k], err) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/**
+ * check_socket_path() - a monitor socket path fits where coldplug puts it
+ * @what:	which option, for the message
+ * @path:	the path
+ * @err:	error object
+ *
+ * item_set() would cut a longer value silently, and QEMU would then dial
+ * or create a different socket.
+ *
+ * Return: 0 if it fits and can be written, -1 if not
+ */
+static int check_socket_path(const char *what, const char *path, struct qr_error *err)
+{
+	const struct cp_item *it = NULL;
+
+	if (strlen(path) >= sizeof(it->val[0]))
+		return qr_err_set(err, QR_ERR_INVALID, "%s is longer than %zu bytes", what,
+		                  sizeof(it->val[0]) - 1);
+	return coldplug_check_conf_value(what, path, err);
+}
+
+/**
  * coldplug_build() - compute what must exist at QEMU start
  * @inv:	the VM's inventory (its Incus NICs and disks: MACs and sizes)
  * @prof:	profile
@@ -250,7 +364,11 @@ static int add_nics(const struct vm_inventory *inv, const struct profile *prof, 
  * @cp:		result; free with coldplug_free(), also after a failure
  * @err:	error object
  *
- * Return: 0 on success, -1 on failure (a profile/VM mismatch it can't cover)
+ * Every id and value is checked (coldplug_check_conf_value()): one that
+ * can't be written into raw.qemu.conf as it is fails the build.
+ *
+ * Return: 0 on success, -1 on failure (a profile/VM mismatch it can't cover,
+ *	   or a value that can't be written out)
  */
 int coldplug_build(const struct vm_inventory *inv, const struct profile *prof,
                    const struct coldplug_opts *opts, struct coldplug *cp, struct qr_error *err)
@@ -259,6 +377,11 @@ int coldplug_build(const struct vm_inventory *inv, const struct profile *prof,
 	struct cp_item *it;
 
 	memset(cp, 0, sizeof(*cp));
+	if ((opts && opts->monitor && opts->monitor[0] &&
+	     check_socket_path("monitor socket path", opts->monitor, err) < 0) ||
+	    (opts && opts->client_monitor && opts->client_monitor[0] &&
+	     check_socket_path("qremapd socket path", opts->client_monitor, err) < 0))
+		return -1;
 	if (add_disks(inv, prof, cp, &usb_needed, err) < 0 ||
 	    add_nics(inv, prof, cp, &usb_needed, err) < 0)
 		return -1;
@@ -325,7 +448,7 @@ int coldplug_build(const struct vm_inventory *inv, const struct profile *prof,
 		item_set(it, "property", "acpi-pci-hotplug-with-bridge-support");
 		item_set(it, "value", "off");
 	}
-	return 0;
+	return check_items(cp, err);
 }
 
 /**

@@ -6,64 +6,413 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <strings.h>
 
 #include <curl/curl.h>
 
 #include "qremap/incus.h"
+#include "qremap/names.h"
 
 /* Incus's default size of a VM's root block volume (storage/drivers/volume.go) */
 #define INCUS_DEFAULT_BLOCK_SIZE "10GiB"
 
-struct buf {
-	char *data;
-	size_t len;
-};
+/* The bound on a whole request, see incus_set_timeout_ms(); atomic because
+ * qremapd's threads read it while the main thread may have set it
+ */
+static _Atomic long incus_timeout_ms = INCUS_TIMEOUT_MS_DEFAULT;
 
-static size_t on_body(char *p, size_t size, size_t n, void *opaque)
+/**
+ * incus_set_timeout_ms() - bound every later request to Incus
+ * @ms:		milliseconds for a whole request (connect, send, answer), or
+ *		0 or less for INCUS_TIMEOUT_MS_DEFAULT
+ *
+ * The default, 10 s, stays inside the pre-start scriptlet's budget (the
+ * scriptlet polls for qremapd's answer for about 20 s), so qremapd asking
+ * a hung Incus for a VM's profile still answers the scriptlet in time.
+ * Connecting is bounded separately (INCUS_CONNECT_TIMEOUT_MS).
+ */
+void incus_set_timeout_ms(long ms)
 {
-	struct buf *b = opaque;
-	char *nd = realloc(b->data, b->len + size * n + 1);
-
-	if (!nd)
-		return 0;
-	memcpy(nd + b->len, p, size * n);
-	b->len += size * n;
-	nd[b->len] = '\0';
-	b->data = nd;
-	return size * n;
+	atomic_store(&incus_timeout_ms, ms > 0 ? ms : INCUS_TIMEOUT_MS_DEFAULT);
 }
 
-/* Keep the ETag header. */
+/**
+ * unreserved() - whether a byte may stand unescaped in one of our paths
+ * @c:		byte
+ *
+ * RFC 3986's unreserved characters less '.': with no '.' in any escaped
+ * name, no segment can be "." or "..", which curl would squash and Incus
+ * (whose router skips path cleaning) would not, and incus_request() can
+ * refuse any path with ".." in it outright. Incus unescapes each segment
+ * (url.PathUnescape() on every mux variable), so "%2E" reaches it as '.'.
+ *
+ * Return: true if @c needs no escaping
+ */
+static bool unreserved(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '_' || c == '~';
+}
+
+/**
+ * put_escaped() - append a percent-escaped string
+ * @buf:	output
+ * @len:	size of @buf
+ * @o:		offset of the terminating NUL in @buf, advanced
+ * @s:		string to escape (a path segment or the project)
+ *
+ * Return: 0 on success, -1 if it doesn't fit
+ */
+static int put_escaped(char *buf, size_t len, size_t *o, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		size_t need = unreserved(*p) ? 1 : 3;
+
+		if (*o + need >= len)
+			return -1;
+		if (need == 1) {
+			buf[(*o)++] = (char)*p;
+		} else {
+			buf[(*o)++] = '%';
+			buf[(*o)++] = hex[*p >> 4];
+			buf[(*o)++] = hex[*p & 0xf];
+		}
+	}
+	buf[*o] = '\0';
+	return 0;
+}
+
+/**
+ * put_raw() - append a string as it is
+ * @buf:	output
+ * @len:	size of @buf
+ * @o:		offset of the terminating NUL in @buf, advanced
+ * @s:		string
+ *
+ * Return: 0 on success, -1 if it doesn't fit
+ */
+static int put_raw(char *buf, size_t len, size_t *o, const char *s)
+{
+	size_t l = strlen(s);
+
+	if (*o + l >= len)
+		return -1;
+	memcpy(buf + *o, s, l + 1);
+	*o += l;
+	return 0;
+}
+
+/**
+ * query_ok() - whether extra query text is the plain "key=value&..." we write
+ * @q:		query without the leading '&'
+ *
+ * Return: true if @q has only unreserved characters, '=' and '&', and doesn't
+ *	   name the project again (which would make the request ambiguous)
+ */
+static bool query_ok(const char *q)
+{
+	if (!q[0] || strstr(q, "project="))
+		return false;
+	for (const unsigned char *p = (const unsigned char *)q; *p; p++)
+		if (!unreserved(*p) && *p != '=' && *p != '&')
+			return false;
+	return true;
+}
+
+/**
+ * incus_path() - the path of an Incus API request, every part escaped
+ * @buf:	output
+ * @len:	size of @buf
+ * @project:	project the request is for, NULL for "default"
+ * @query:	more query parameters ("recursion=1"), appended after '&' as
+ *		they are (unreserved characters, '=' and '&' only), or NULL
+ * @err:	error object
+ * @...:	path segments after "/1.0", each a const char *, then NULL
+ *
+ * Produces "/1.0/SEG1/SEG2?project=PROJECT[&QUERY]". Each segment is one
+ * segment whatever it holds: '/', '?', '&', '#', '%' and '.' are escaped.
+ * Names should still be checked first (names.h): escaping keeps a bad name
+ * from changing the request, checking says what is wrong with it.
+ *
+ * Return: 0 on success, -1 on failure (@buf then holds ""): the path
+ *	   doesn't fit in @len, an empty segment or project, or a @query with
+ *	   other characters or its own "project="
+ */
+int incus_path(char *buf, size_t len, const char *project, const char *query, struct qr_error *err,
+               ...)
+{
+	const char *seg;
+	size_t o = 0;
+	va_list ap;
+	int bad = 0;
+
+	if (!len)
+		return qr_err_set(err, QR_ERR_INVALID, "Incus API path: no room");
+	buf[0] = '\0';
+	if (!project)
+		project = INCUS_DEFAULT_PROJECT;
+	if (!project[0])
+		return qr_err_set(err, QR_ERR_INVALID, "Incus API path: empty project");
+	if (query && !query_ok(query))
+		return qr_err_set(err, QR_ERR_INVALID,
+		                  "Incus API path: query '%s' is not plain key=value&... without "
+		                  "project=",
+		                  query);
+	if (put_raw(buf, len, &o, "/1.0") < 0)
+		goto too_long;
+	va_start(ap, err);
+	while ((seg = va_arg(ap, const char *))) {
+		if (!seg[0]) {
+			bad = 1;
+			break;
+		}
+		if (put_raw(buf, len, &o, "/") < 0 || put_escaped(buf, len, &o, seg) < 0) {
+			bad = 2;
+			break;
+		}
+	}
+	va_end(ap);
+	if (bad == 1) {
+		buf[0] = '\0';
+		return qr_err_set(err, QR_ERR_INVALID, "Incus API path: empty segment");
+	}
+	if (bad == 2 || put_raw(buf, len, &o, "?project=") < 0 ||
+	    put_escaped(buf, len, &o, project) < 0 ||
+	    (query && (put_raw(buf, len, &o, "&") < 0 || put_raw(buf, len, &o, query) < 0)))
+		goto too_long;
+	return 0;
+too_long:
+	buf[0] = '\0';
+	return qr_err_set(err, QR_ERR_INVALID, "Incus API path longer than %zu bytes", len - 1);
+}
+
+/**
+ * escaped_run() - the length of a run of unreserved or %XX-escaped bytes
+ * @s:		text
+ *
+ * Return: how many bytes at @s are unreserved characters or complete "%XX"
+ *	   escapes
+ */
+static size_t escaped_run(const char *s)
+{
+	size_t i = 0;
+
+	for (;;) {
+		if (unreserved((unsigned char)s[i]))
+			i++;
+		else if (s[i] == '%' && isxdigit((unsigned char)s[i + 1]) &&
+		         isxdigit((unsigned char)s[i + 2]))
+			i += 3;
+		else
+			return i;
+	}
+}
+
+/**
+ * path_refused() - why incus_request() won't send a path, if it won't
+ * @path:	the path
+ *
+ * The shape incus_path() produces, and nothing else: "/1.0", segments of
+ * unreserved characters and %XX escapes, then "?project=" with a non-empty
+ * escaped project, then optionally "&" and plain parameters. So no ".." and
+ * no '.' segments (curl would resolve them, and a name like
+ * "a/../../../1.0/certificates" would become another endpoint), no
+ * unescaped '?', '#' or '&' from a name, no CR/LF for request smuggling, and
+ * no request that silently falls back to whatever project Incus defaults to.
+ *
+ * Return: NULL if the path is acceptable, else the reason
+ */
+static const char *path_refused(const char *path)
+{
+	const char *p, *q;
+	size_t n;
+
+	if (!str_has_prefix(path, "/1.0") || (path[4] != '/' && path[4] != '?'))
+		return "it doesn't start with \"/1.0/\" or \"/1.0?\"";
+	if (strstr(path, ".."))
+		return "it contains \"..\"";
+	for (p = path + 4; *p == '/'; p += n) {
+		p++;
+		n = escaped_run(p);
+		if (!n)
+			return "it has an empty segment or one with unescaped characters";
+	}
+	if (!str_has_prefix(p, "?project="))
+		return *p ? "it has unescaped characters in a segment" : "it names no project";
+	p += strlen("?project=");
+	n = escaped_run(p);
+	if (!n)
+		return "its project is empty or has unescaped characters";
+	p += n;
+	if (!*p)
+		return NULL;
+	if (*p != '&')
+		return "its project has unescaped characters";
+	for (q = p + 1; *q; q++)
+		if (!unreserved((unsigned char)*q) && *q != '=' && *q != '&')
+			return "its query has characters other than key=value&...";
+	if (strstr(p, "project="))
+		return "it names the project twice";
+	return NULL;
+}
+
+/**
+ * struct body - a response body read into memory, bounded
+ * @data:	bytes read, NUL-terminated, or NULL
+ * @len:	bytes in @data
+ * @cap:	bytes allocated for @data
+ * @too_big:	the response was longer than INCUS_RESPONSE_MAX
+ */
+struct body {
+	char *data;
+	size_t len;
+	size_t cap;
+	bool too_big;
+};
+
+/**
+ * on_body() - libcurl's write callback: keep the body, up to the cap
+ * @p:		bytes received
+ * @size:	1 (libcurl's convention)
+ * @n:		number of bytes
+ * @opaque:	struct body
+ *
+ * The buffer doubles, so a large body costs O(n) copies, and never grows
+ * past INCUS_RESPONSE_MAX + 1: past the cap the callback fails, libcurl
+ * stops reading, and memory stays bounded whatever the peer sends.
+ *
+ * Return: @n if kept, 0 (libcurl aborts the transfer) if over the cap or out
+ *	   of memory
+ */
+static size_t on_body(char *p, size_t size, size_t n, void *opaque)
+{
+	struct body *b = opaque;
+	size_t add = size * n;
+
+	if (add > INCUS_RESPONSE_MAX - b->len) {
+		b->too_big = true;
+		return 0;
+	}
+	if (b->len + add + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 16384;
+		char *nd;
+
+		while (cap < b->len + add + 1)
+			cap *= 2;
+		if (cap > (size_t)INCUS_RESPONSE_MAX + 1)
+			cap = (size_t)INCUS_RESPONSE_MAX + 1;
+		nd = realloc(b->data, cap);
+		if (!nd)
+			return 0;
+		b->data = nd;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, p, add);
+	b->len += add;
+	b->data[b->len] = '\0';
+	return add;
+}
+
+/**
+ * struct etag_buf - where on_header() puts the ETag
+ * @buf:	caller's buffer, NULL not to keep it
+ * @len:	size of @buf
+ * @too_long:	the ETag didn't fit (the request then fails: a cut ETag
+ *		would make the If-Match of the write that follows meaningless)
+ */
+struct etag_buf {
+	char *buf;
+	size_t len;
+	bool too_long;
+};
+
+/**
+ * on_header() - libcurl's header callback: keep the ETag
+ * @p:		one header line, not NUL-terminated
+ * @size:	1 (libcurl's convention)
+ * @n:		length of the line
+ * @opaque:	struct etag_buf
+ *
+ * Return: @n, or 0 (libcurl aborts the transfer) if the ETag doesn't fit
+ */
 static size_t on_header(char *p, size_t size, size_t n, void *opaque)
 {
-	char *etag = opaque;
+	struct etag_buf *e = opaque;
 	size_t len = size * n;
 
-	if (etag && len > 5 && !strncasecmp(p, "ETag:", 5)) {
-		const char *v = p + 5;
+	if (e->buf && len > 5 && !strncasecmp(p, "ETag:", 5)) {
+		const char *v = p + 5, *end = p + len;
 		size_t l;
 
-		while (*v == ' ')
+		while (v < end && (*v == ' ' || *v == '\t'))
 			v++;
-		l = strcspn(v, "\r\n");
-		snprintf(etag, 128, "%.*s", (int)l, v);
+		l = 0;
+		while (v + l < end && v[l] != '\r' && v[l] != '\n')
+			l++;
+		if (l >= e->len) {
+			e->too_long = true;
+			return 0;
+		}
+		memcpy(e->buf, v, l);
+		e->buf[l] = '\0';
 	}
 	return len;
 }
 
+/* A method qremap uses: anything else (or CR/LF in it) is refused. */
+static bool method_ok(const char *m)
+{
+	static const char *const known[] = {"GET", "PUT", "PATCH", "POST", "DELETE"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(known); i++)
+		if (!strcmp(m, known[i]))
+			return true;
+	return false;
+}
+
+/* An If-Match value: printable ASCII only, so it can't add header lines. */
+static bool header_value_ok(const char *v)
+{
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+		if (*p < 0x20 || *p >= 0x7f)
+			return false;
+	return true;
+}
+
+/* Set a libcurl option; on failure fill @err and leave through "out". */
+#define SETOPT(c, opt, val)                                                                        \
+	do {                                                                                       \
+		CURLcode rc_ = curl_easy_setopt(c, opt, val);                                      \
+		if (rc_ != CURLE_OK) {                                                             \
+			qr_err_set(err, QR_ERR_UNSUPPORTED, "Incus API: libcurl refused %s: %s",   \
+			           #opt, curl_easy_strerror(rc_));                                 \
+			goto out;                                                                  \
+		}                                                                                  \
+	} while (0)
+
 /**
  * incus_request() - one REST call over Incus's unix socket
  * @socket:	path of Incus's socket
- * @method:	"GET", "PATCH", ...
- * @path:	"/1.0/instances/NAME"
+ * @method:	"GET", "PUT", "PATCH", "POST" or "DELETE"
+ * @path:	from incus_path(): "/1.0/instances/NAME?project=P"; any other
+ *		shape is refused before connecting (see path_refused())
  * @body:	JSON body, or NULL
  * @if_match:	ETag for If-Match, or NULL
  * @metadata:	the response's "metadata" (new reference), or NULL
- * @etag:	the response's ETag (at least 128 bytes), or NULL
- * @etag_len:	size of @etag
+ * @etag:	the response's ETag (INCUS_ETAG_MAX bytes suffice), or NULL
+ * @etag_len:	size of @etag; an ETag that doesn't fit fails the request
  * @err:	error object: Incus's own error message on failure
+ *
+ * libcurl is held to what talking to Incus needs: HTTP only, also for
+ * redirects, which aren't followed; no signals (qremapd is threaded, and
+ * libcurl's SIGALRM-based resolver timeout is not thread-safe); a connect
+ * bound of INCUS_CONNECT_TIMEOUT_MS and a total bound (incus_set_timeout_ms());
+ * at most INCUS_RESPONSE_MAX bytes of response.
  *
  * Return: 0 on success, -1 on failure
  */
@@ -71,58 +420,123 @@ int incus_request(const char *socket, const char *method, const char *path, json
                   const char *if_match, json_t **metadata, char *etag, size_t etag_len,
                   struct qr_error *err)
 {
-	struct buf b = {0};
-	struct curl_slist *hdr = NULL;
-	_cleanup_free_ char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	char url[1024], im[200];
-	long code = 0;
-	json_t *resp;
+	struct etag_buf eb = {.buf = etag_len ? etag : NULL, .len = etag_len};
+	_cleanup_free_ char *text = NULL, *url = NULL, *im = NULL;
+	long code = 0, timeout = atomic_load(&incus_timeout_ms);
+	struct curl_slist *hdr = NULL, *h;
+	struct body b = {0};
+	json_error_t jerr;
+	const char *why;
+	char shown[512];
 	CURLcode rc;
-	CURL *c;
+	json_t *resp;
+	CURL *c = NULL;
 	int r = -1;
 
 	if (etag && etag_len)
 		etag[0] = '\0';
+	if (!method_ok(method))
+		return qr_err_set(err, QR_ERR_INVALID, "Incus API: refusing method '%s'",
+		                  names_printable(shown, sizeof(shown), method));
+	why = path_refused(path);
+	if (why)
+		return qr_err_set(err, QR_ERR_INVALID, "Incus API: refusing path '%s': %s",
+		                  names_printable(shown, sizeof(shown), path), why);
+	if (if_match && !header_value_ok(if_match))
+		return qr_err_set(err, QR_ERR_INVALID,
+		                  "Incus API: refusing If-Match with control characters");
+	if (asprintf(&url, "http://incus%s", path) < 0) {
+		url = NULL;
+		return qr_err_sys(err, ENOMEM, "Incus API request");
+	}
+	if (body) {
+		text = json_dumps(body, JSON_COMPACT);
+		if (!text)
+			return qr_err_sys(err, ENOMEM, "Incus API request body");
+	}
 	c = curl_easy_init();
 	if (!c)
 		return qr_err_set(err, QR_ERR_SYS, "curl_easy_init failed");
-	snprintf(url, sizeof(url), "http://incus%s", path);
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, etag && etag_len >= 128 ? etag : NULL);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	SETOPT(c, CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	SETOPT(c, CURLOPT_PROTOCOLS_STR, "http");
+	SETOPT(c, CURLOPT_REDIR_PROTOCOLS_STR, "http");
+#else
+	SETOPT(c, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTP);
+	SETOPT(c, CURLOPT_REDIR_PROTOCOLS, (long)CURLPROTO_HTTP);
+#endif
+	SETOPT(c, CURLOPT_FOLLOWLOCATION, 0L);
+	SETOPT(c, CURLOPT_UNIX_SOCKET_PATH, socket);
+	SETOPT(c, CURLOPT_URL, url);
+	SETOPT(c, CURLOPT_CUSTOMREQUEST, method);
+	SETOPT(c, CURLOPT_WRITEFUNCTION, on_body);
+	SETOPT(c, CURLOPT_WRITEDATA, &b);
+	SETOPT(c, CURLOPT_HEADERFUNCTION, on_header);
+	SETOPT(c, CURLOPT_HEADERDATA, &eb);
+	/* refused early when a Content-Length announces more than the cap;
+	 * on_body() enforces it for bodies that don't say
+	 */
+	SETOPT(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)INCUS_RESPONSE_MAX);
+	SETOPT(c, CURLOPT_CONNECTTIMEOUT_MS, (long)INCUS_CONNECT_TIMEOUT_MS);
+	SETOPT(c, CURLOPT_TIMEOUT_MS, timeout);
 	if (text) {
-		hdr = curl_slist_append(hdr, "Content-Type: application/json");
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
+		h = curl_slist_append(hdr, "Content-Type: application/json");
+		if (!h)
+			goto oom;
+		hdr = h;
+		SETOPT(c, CURLOPT_POSTFIELDS, text);
 	}
 	if (if_match && if_match[0]) {
-		snprintf(im, sizeof(im), "If-Match: %s", if_match);
-		hdr = curl_slist_append(hdr, im);
+		if (asprintf(&im, "If-Match: %s", if_match) < 0) {
+			im = NULL;
+			goto oom;
+		}
+		h = curl_slist_append(hdr, im);
+		if (!h)
+			goto oom;
+		hdr = h;
 	}
 	if (hdr)
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+		SETOPT(c, CURLOPT_HTTPHEADER, hdr);
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(c);
+	if (rc == CURLE_OPERATION_TIMEDOUT) {
+		qr_err_set(err, QR_ERR_TIMEOUT,
+		           "Incus API %s %s at %s: no answer within %ld ms (connecting: %d ms)",
+		           method, path, socket, timeout, INCUS_CONNECT_TIMEOUT_MS);
+		goto out;
+	}
+	if (rc == CURLE_FILESIZE_EXCEEDED || (rc == CURLE_WRITE_ERROR && b.too_big)) {
+		qr_err_set(err, QR_ERR_PROTOCOL, "Incus API %s %s: response larger than %u bytes",
+		           method, path, INCUS_RESPONSE_MAX);
+		goto out;
+	}
+	if (eb.too_long) {
+		qr_err_set(err, QR_ERR_PROTOCOL,
+		           "Incus API %s %s: ETag longer than %zu bytes, can't keep it for "
+		           "If-Match",
+		           method, path, etag_len ? etag_len - 1 : 0);
+		goto out;
+	}
 	if (rc != CURLE_OK) {
 		qr_err_set(err, QR_ERR_SYS, "Incus API at %s: %s", socket, curl_easy_strerror(rc));
 		goto out;
 	}
-	resp = json_loads(b.data ? b.data : "", 0, NULL);
-	if (!resp) {
-		qr_err_set(err, QR_ERR_PROTOCOL, "Incus API %s %s: HTTP %ld, not JSON", method,
-		           path, code);
+	resp = json_loadb(b.data ? b.data : "", b.len, 0, &jerr);
+	if (!json_is_object(resp)) {
+		json_decref(resp);
+		qr_err_set(err, QR_ERR_PROTOCOL, "Incus API %s %s: HTTP %ld, not a JSON object",
+		           method, path, code);
 		goto out;
 	}
-	if (code >= 400 ||
+	/* 2xx only: a redirect isn't followed, and its body is no answer */
+	if (code < 200 || code >= 300 ||
 	    !strcmp(str_or(json_string_value(json_object_get(resp, "type")), ""), "error")) {
+		/* Incus's message, with any control characters made visible */
 		qr_err_set(err, QR_ERR_STATE, "Incus API %s %s: %s (HTTP %ld)", method, path,
-		           str_or(json_string_value(json_object_get(resp, "error")), "error"),
+		           names_printable(shown, sizeof(shown),
+		                           str_or(json_string_value(json_object_get(resp, "error")),
+		                                  "error")),
 		           code);
 		json_decref(resp);
 		goto out;
@@ -131,9 +545,85 @@ int incus_request(const char *socket, const char *method, const char *path, json
 		*metadata = json_incref(json_object_get(resp, "metadata"));
 	json_decref(resp);
 	r = 0;
+	goto out;
+oom:
+	qr_err_sys(err, ENOMEM, "Incus API request");
 out:
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(c);
 	free(b.data);
+	if (r < 0 && etag && etag_len)
+		etag[0] = '\0';
 	return r;
+}
+
+/**
+ * incus_state_file_name() - the name of qremapd's state file for a VM
+ * @buf:	output
+ * @len:	size of @buf
+ * @project:	the VM's project, NULL for "default"
+ * @name:	the VM's instance name
+ * @err:	error object
+ *
+ * "NAME.json" in the default project, "PROJECT_NAME.json" in any other:
+ * Incus's own naming of per-instance run directories and files
+ * (internal/server/project/project.go, Instance()), unambiguous because
+ * neither instance nor project names may contain '_'. Both names are
+ * checked (names.h) first: the result is a single file name, never a path.
+ *
+ * Return: 0 on success, -1 on failure (@buf then holds "")
+ */
+int incus_state_file_name(char *buf, size_t len, const char *project, const char *name,
+                          struct qr_error *err)
+{
+	int n;
+
+	if (len)
+		buf[0] = '\0';
+	if (!project)
+		project = INCUS_DEFAULT_PROJECT;
+	if (names_check_instance(name, err) < 0 || names_check_project(project, err) < 0)
+		return qr_err_prefix(err, "state file name");
+	if (!strcmp(project, INCUS_DEFAULT_PROJECT))
+		n = snprintf(buf, len, "%s.json", name);
+	else
+		n = snprintf(buf, len, "%s_%s.json", project, name);
+	if (n < 0 || (size_t)n >= len) {
+		if (len)
+			buf[0] = '\0';
+		return qr_err_set(err, QR_ERR_INVALID,
+		                  "state file name of %s in project %s: longer than %zu bytes",
+		                  name, project, len ? len - 1 : 0);
+	}
+	return 0;
+}
+
+/**
+ * incus_mac_valid() - whether a MAC read from Incus is six hex octets
+ * @mac:	text, such as "10:66:6a:12:34:56"
+ *
+ * volatile.DEV.hwaddr and hwaddr are instance configuration, which anyone
+ * allowed to edit the instance controls; qremap writes the MAC into
+ * raw.qemu.conf and QEMU arguments, so only this exact shape is taken.
+ *
+ * Return: true if @mac is "XX:XX:XX:XX:XX:XX" with hex digits (either case)
+ */
+bool incus_mac_valid(const char *mac)
+{
+	if (!mac || strlen(mac) != 17)
+		return false;
+	for (size_t i = 0; i < 17; i++) {
+		unsigned char c = (unsigned char)mac[i];
+
+		if (i % 3 == 2) {
+			if (c != ':')
+				return false;
+		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+		             (c >= 'A' && c <= 'F'))) {
+			return false;
+		}
+	}
+	return true;
 }
 
 /**
@@ -180,24 +670,39 @@ int incus_parse_size(const char *s, uint64_t *bytes)
 	return -1;
 }
 
-/* The size of a storage volume: its own "size", else the pool's default. */
-static int volume_size(const char *socket, const char *pool, const char *type, const char *name,
-                       const char *override, uint64_t *size, struct qr_error *err)
+/**
+ * volume_size() - the size of a storage volume: its own "size", else the pool's default
+ * @socket:	Incus's socket
+ * @project:	the instance's project
+ * @pool:	storage pool
+ * @type:	volume type ("virtual-machine", "custom")
+ * @name:	volume name
+ * @override:	the disk device's own "size", used if set
+ * @size:	result, bytes
+ * @err:	error object
+ *
+ * Return: 0 on success, -1 on failure
+ */
+static int volume_size(const char *socket, const char *project, const char *pool, const char *type,
+                       const char *name, const char *override, uint64_t *size, struct qr_error *err)
 {
 	json_t *md = NULL;
-	char path[512];
+	char path[1024], shown[96];
 	const char *s = override;
 
 	if (!s || !s[0]) {
-		snprintf(path, sizeof(path), "/1.0/storage-pools/%s/volumes/%s/%s", pool, type,
-		         name);
+		if (incus_path(path, sizeof(path), project, NULL, err, "storage-pools", pool,
+		               "volumes", type, name, NULL) < 0)
+			return qr_err_prefix(err, "volume %s/%s", pool, name);
 		if (incus_request(socket, "GET", path, NULL, NULL, &md, NULL, 0, err) < 0)
 			return -1;
 		s = json_string_value(json_object_get(json_object_get(md, "config"), "size"));
 		if (!s || !s[0]) {
 			json_decref(md);
 			md = NULL;
-			snprintf(path, sizeof(path), "/1.0/storage-pools/%s", pool);
+			if (incus_path(path, sizeof(path), project, NULL, err, "storage-pools",
+			               pool, NULL) < 0)
+				return qr_err_prefix(err, "storage pool %s", pool);
 			if (incus_request(socket, "GET", path, NULL, NULL, &md, NULL, 0, err) < 0)
 				return -1;
 			s = json_string_value(
@@ -207,9 +712,10 @@ static int volume_size(const char *socket, const char *pool, const char *type, c
 			s = INCUS_DEFAULT_BLOCK_SIZE;
 	}
 	if (incus_parse_size(s, size) < 0) {
+		qr_err_set(err, QR_ERR_PARSE, "volume %s/%s: size '%s' is not a size", pool, name,
+		           names_printable(shown, sizeof(shown), s));
 		json_decref(md);
-		return qr_err_set(err, QR_ERR_PARSE, "volume %s/%s: size '%s' is not a size", pool,
-		                  name, s);
+		return -1;
 	}
 	json_decref(md);
 	return 0;
@@ -218,6 +724,7 @@ static int volume_size(const char *socket, const char *pool, const char *type, c
 /**
  * incus_instance_inventory() - the devices Incus will hot-plug, as an inventory
  * @socket:	Incus's socket
+ * @project:	the instance's project, NULL for "default"
  * @name:	instance name
  * @instance:	the instance (GET /1.0/instances/NAME metadata)
  * @inv:	result, with what "qremap config" needs: Incus's NICs (MACs) and
@@ -225,12 +732,14 @@ static int volume_size(const char *socket, const char *pool, const char *type, c
  * @err:	error object
  *
  * The VM need not run: MACs come from volatile.DEV.hwaddr (Incus sets them at
- * the first start, or from hwaddr), sizes from the storage volumes.
+ * the first start, or from hwaddr), sizes from the storage volumes. A MAC
+ * that isn't six hex octets is an error naming the device: it goes into
+ * raw.qemu.conf as it is.
  *
  * Return: 0 on success, -1 on failure
  */
-int incus_instance_inventory(const char *socket, const char *name, json_t *instance,
-                             struct vm_inventory *inv, struct qr_error *err)
+int incus_instance_inventory(const char *socket, const char *project, const char *name,
+                             json_t *instance, struct vm_inventory *inv, struct qr_error *err)
 {
 	json_t *devs = json_object_get(instance, "expanded_devices");
 	json_t *conf = json_object_get(instance, "expanded_config");
@@ -238,6 +747,10 @@ int incus_instance_inventory(const char *socket, const char *name, json_t *insta
 	json_t *d;
 
 	memset(inv, 0, sizeof(*inv));
+	if (!project)
+		project = INCUS_DEFAULT_PROJECT;
+	if (names_check_instance(name, err) < 0 || names_check_project(project, err) < 0)
+		return -1;
 	snprintf(inv->name, sizeof(inv->name), "%s", name);
 	snprintf(inv->runstate, sizeof(inv->runstate), "%s",
 	         str_or(json_string_value(json_object_get(instance, "status")), "?"));
@@ -267,18 +780,27 @@ int incus_instance_inventory(const char *socket, const char *name, json_t *insta
 		if (type && !strcmp(type, "nic")) {
 			struct inv_nic *n = &inv->nics[inv->n_nics];
 			char key[160];
-			const char *mac;
+			const char *mac, *from = key;
+			char sdev[80], smac[80];
 
 			snprintf(key, sizeof(key), "volatile.%s.hwaddr", dev);
 			mac = json_string_value(json_object_get(conf, key));
-			if (!mac)
+			if (!mac) {
 				mac = json_string_value(json_object_get(d, "hwaddr"));
+				from = "hwaddr";
+			}
 			if (!mac)
 				return qr_err_set(
 				        err, QR_ERR_STATE,
 				        "NIC %s has no MAC yet (%s): start the instance once, "
 				        "or set its hwaddr",
 				        dev, key);
+			if (!incus_mac_valid(mac))
+				return qr_err_set(err, QR_ERR_INVALID,
+				                  "NIC %s: MAC '%s' (%s) is not six hex octets "
+				                  "separated by colons",
+				                  names_printable(sdev, sizeof(sdev), dev),
+				                  names_printable(smac, sizeof(smac), mac), from);
 			snprintf(n->id, sizeof(n->id), "dev-incus_%s", dev);
 			snprintf(
 			        n->model, sizeof(n->model), "%s",
@@ -298,13 +820,13 @@ int incus_instance_inventory(const char *socket, const char *name, json_t *insta
 			const char *size = json_string_value(json_object_get(d, "size"));
 
 			if (path && !strcmp(path, "/")) {
-				if (volume_size(socket, str_or(pool, "default"), "virtual-machine",
-				                name, size, &k->size, err) < 0)
+				if (volume_size(socket, project, str_or(pool, "default"),
+				                "virtual-machine", name, size, &k->size, err) < 0)
 					return -1;
 			} else if (pool && source && !path) {
 				/* a custom block volume, hot-plugged like the root disk */
-				if (volume_size(socket, pool, "custom", source, size, &k->size,
-				                err) < 0)
+				if (volume_size(socket, project, pool, "custom", source, size,
+				                &k->size, err) < 0)
 					return -1;
 			} else {
 				continue; /* a shared filesystem or the config drive: not a block

@@ -93,6 +93,7 @@ struct coldplug {
 int coldplug_build(const struct vm_inventory *inv, const struct profile *prof,
                    const struct coldplug_opts *opts, struct coldplug *cp, struct qr_error *err);
 void coldplug_free(struct coldplug *cp);
+int coldplug_check_conf_value(const char *what, const char *value, struct qr_error *err);
 void coldplug_print_args(FILE *f, const struct coldplug *cp);
 void coldplug_print_conf(FILE *f, const struct coldplug *cp);
 unsigned coldplug_print_raw_qemu(FILE *f, const struct coldplug *cp);

@@ -11,10 +11,16 @@
  * raw.qemu (user.qremap.raw_qemu), a raw.qemu.scriptlet that starts with
  * qremap's header, and the user.qremap.* keys themselves. Writes use If-Match with the ETag read,
  * so a concurrent change makes the write fail rather than be lost.
+ *
+ * Every request names its project, and every name in its path is escaped:
+ * paths come from incus_path() only, and incus_request() refuses any other
+ * shape (no "..", no unescaped separator, no request without "?project=").
  */
 #ifndef QREMAP_INCUS_H
 #define QREMAP_INCUS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -22,16 +28,37 @@
 #include "qremap/error.h"
 #include "qremap/inventory.h"
 
-#define INCUS_DEFAULT_SOCKET "/var/lib/incus/unix.socket"
-#define INCUS_KEY_PROFILE    "user.qremap.profile"
-#define INCUS_KEY_CONF       "user.qremap.conf"
-#define INCUS_KEY_RAW_QEMU   "user.qremap.raw_qemu"
+#define INCUS_DEFAULT_SOCKET  "/var/lib/incus/unix.socket"
+#define INCUS_DEFAULT_PROJECT "default"
+#define INCUS_KEY_PROFILE     "user.qremap.profile"
+#define INCUS_KEY_CONF        "user.qremap.conf"
+#define INCUS_KEY_RAW_QEMU    "user.qremap.raw_qemu"
 
+/* Largest response body read from Incus: an instance with its expanded
+ * config and devices is a few KiB; anything near this is not Incus
+ */
+#define INCUS_RESPONSE_MAX (16u << 20)
+/* Bound on connecting to Incus's socket (a listener that doesn't accept) */
+#define INCUS_CONNECT_TIMEOUT_MS 2000
+/* Default bound on a whole request: inside the pre-start scriptlet's budget
+ * (it polls qremapd's answer for about 20 s), so an Incus that hangs fails
+ * one lookup, not the VM's start
+ */
+#define INCUS_TIMEOUT_MS_DEFAULT 10000
+/* Size of the ETag buffer callers pass to incus_request() */
+#define INCUS_ETAG_MAX 128
+
+int incus_path(char *buf, size_t len, const char *project, const char *query, struct qr_error *err,
+               ...) __attribute__((sentinel));
+void incus_set_timeout_ms(long ms);
 int incus_request(const char *socket, const char *method, const char *path, json_t *body,
                   const char *if_match, json_t **metadata, char *etag, size_t etag_len,
                   struct qr_error *err);
-int incus_instance_inventory(const char *socket, const char *name, json_t *instance,
-                             struct vm_inventory *inv, struct qr_error *err);
+int incus_instance_inventory(const char *socket, const char *project, const char *name,
+                             json_t *instance, struct vm_inventory *inv, struct qr_error *err);
+int incus_state_file_name(char *buf, size_t len, const char *project, const char *name,
+                          struct qr_error *err);
+bool incus_mac_valid(const char *mac);
 int incus_parse_size(const char *s, uint64_t *bytes);
 char *incus_strip_added(const char *value, const char *added);
 

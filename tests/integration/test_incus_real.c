@@ -62,8 +62,8 @@ static char *config_text(const char *vm)
 	json_t *v;
 	char path[256], *text;
 
-	snprintf(path, sizeof(path), "/1.0/instances/%s", vm);
-	if (incus_request(INCUS_DEFAULT_SOCKET, "GET", path, NULL, NULL, &inst, NULL, 0, &err) < 0)
+	if (incus_path(path, sizeof(path), NULL, NULL, &err, "instances", vm, NULL) < 0 ||
+	    incus_request(INCUS_DEFAULT_SOCKET, "GET", path, NULL, NULL, &inst, NULL, 0, &err) < 0)
 		return NULL;
 	conf = json_object_get(inst, "config");
 	json_object_foreach_safe(conf, tmp, key, v) if (str_has_prefix(key, "volatile."))
@@ -79,6 +79,7 @@ static bool incus_usable(char *why, size_t len)
 	struct qr_error err = {0};
 	json_t *md = NULL;
 	const char *drv;
+	char path[64];
 	bool ok;
 
 	if (access(INCUS_DEFAULT_SOCKET, F_OK)) {
@@ -86,8 +87,8 @@ static bool incus_usable(char *why, size_t len)
 		         INCUS_DEFAULT_SOCKET);
 		return false;
 	}
-	if (incus_request(INCUS_DEFAULT_SOCKET, "GET", "/1.0", NULL, NULL, &md, NULL, 0, &err) <
-	    0) {
+	if (incus_path(path, sizeof(path), NULL, NULL, &err, NULL) < 0 ||
+	    incus_request(INCUS_DEFAULT_SOCKET, "GET", path, NULL, NULL, &md, NULL, 0, &err) < 0) {
 		snprintf(why, len, "Incus does not answer: %.200s", err.msg);
 		return false;
 	}
