@@ -4,7 +4,10 @@
  * Reading: bytes accumulate in one growing buffer; json_framer finds complete
  * top-level objects whatever the read boundaries, jansson parses each frame.
  * Every wait is a poll() against an absolute CLOCK_MONOTONIC deadline, so a
- * silent or dying peer produces a timeout or a disconnect error, never a hang.
+ * silent or dying peer produces a timeout or a disconnect error, never a hang,
+ * and a flooding one can't stretch a wait much past its deadline (struct
+ * qmp_wait). The buffer and the event queue are bounded per connection
+ * (qmp.h, "Limits"): the peer may be any local user.
  *
  * Writing: the socket is non-blocking; a command goes out in as many
  * sendmsg() calls as needed, the first one carrying the descriptor (if any)
@@ -26,17 +29,35 @@
 #include "qremap/qmp.h"
 
 /**
+ * struct qmp_event - one queued event
+ * @json:	the event object
+ * @len:	its length on the wire, what it is charged in the byte budget
+ */
+struct qmp_event {
+	json_t *json;
+	size_t len;
+};
+
+/**
  * struct qmp_client - one monitor connection
  * @fd:			connected socket
  * @label:		what to call the peer in messages (socket path)
  * @buf:		received bytes not yet consumed
  * @len:		valid bytes in @buf
  * @cap:		allocated size of @buf
+ * @max_message:	largest message accepted, see qmp_set_max_message()
  * @framer:		object boundary scanner over @buf
- * @events:		queued events, oldest first
+ * @events:		queued events: a ring of @cap_events slots
+ * @head:		slot of the oldest event
  * @n_events:		number queued
  * @cap_events:		allocated slots
- * @dropped_events:	events discarded because the queue was full
+ * @event_bytes:	sum of the wire lengths of the queued events
+ * @max_events:		most events queued, see qmp_set_event_budget()
+ * @max_event_bytes:	most @event_bytes
+ * @keep:		names of the events to queue (NULL-terminated, borrowed),
+ *			NULL for all; see qmp_set_event_filter()
+ * @dropped_events:	events discarded: filtered out, or over the budget
+ * @warned_drop:	the first budget drop was logged
  * @next_id:		counter for command ids
  * @timeout_ms:		default per-command timeout
  * @version:		from the greeting
@@ -50,11 +71,18 @@ struct qmp_client {
 	char *buf;
 	size_t len;
 	size_t cap;
+	size_t max_message;
 	struct json_framer framer;
-	json_t **events;
+	struct qmp_event *events;
+	size_t head;
 	size_t n_events;
 	size_t cap_events;
+	size_t event_bytes;
+	size_t max_events;
+	size_t max_event_bytes;
+	const char *const *keep;
 	unsigned long dropped_events;
+	bool warned_drop;
 	unsigned long long next_id;
 	int timeout_ms;
 	struct qmp_version version;
@@ -95,6 +123,9 @@ int qmp_adopt_fd(int fd, const char *label, struct qmp_client **out, struct qr_e
 	}
 	c->fd = fd;
 	c->timeout_ms = QMP_DEFAULT_TIMEOUT_MS;
+	c->max_message = QMP_MAX_MESSAGE;
+	c->max_events = QMP_MAX_QUEUED_EVENTS;
+	c->max_event_bytes = QMP_MAX_QUEUED_BYTES;
 	str_copy(c->label, sizeof(c->label), label ? label : "QMP peer");
 	json_framer_init(&c->framer);
 	*out = c;
@@ -153,7 +184,7 @@ void qmp_close(struct qmp_client *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	for (i = 0; i < c->n_events; i++)
-		json_decref(c->events[i]);
+		json_decref(c->events[(c->head + i) % c->cap_events].json);
 	free(c->events);
 	free(c->buf);
 	free(c);
@@ -280,21 +311,92 @@ int qmp_get_timeout(const struct qmp_client *c)
 
 /* Receiving */
 
-static int buf_reserve(struct qmp_client *c, size_t more, struct qr_error *err)
+/* Bytes asked of each read(); the receive buffer may exceed the message
+ * bound by this much, for the start of the next message behind a full one
+ */
+#define QMP_READ_CHUNK 4096
+/* A receive buffer larger than this is freed when the peer goes quiet with
+ * nothing pending, so one big reply doesn't pin its memory for the life of
+ * a daemon's connection
+ */
+#define QMP_BUF_KEEP (64u << 10)
+/* Most bytes a wait reads once its deadline has passed (or one message
+ * bound, if less): about what a peer can have queued in the socket already
+ */
+#define QMP_LATE_READ_MAX (256u << 10)
+
+/**
+ * struct qmp_wait - the bound of one wait (a command's reply, an event)
+ * @deadline:	absolute CLOCK_MONOTONIC time in milliseconds
+ * @late_bytes:	bytes read after @deadline passed
+ *
+ * Once the deadline has passed, a wait still takes what the peer has
+ * already sent (a zero timeout means "what is there now"), but only up to
+ * QMP_LATE_READ_MAX bytes, or the message bound if less: a peer that never
+ * stops sending must not be able to keep a bounded wait from ending.
+ */
+struct qmp_wait {
+	int64_t deadline;
+	size_t late_bytes;
+};
+
+/**
+ * qmp_wait_init() - start a wait bounded by a timeout from now
+ * @w:		wait to set up
+ * @timeout_ms:	bound; <= 0 means only what is already there
+ */
+static void qmp_wait_init(struct qmp_wait *w, int timeout_ms)
 {
-	size_t need = c->len + more;
-	char *nb;
+	w->deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	w->late_bytes = 0;
+}
+
+/**
+ * too_large() - the error for a message beyond the client's bound
+ * @c:		client
+ * @err:	error object
+ *
+ * Return: -1
+ */
+static int too_large(const struct qmp_client *c, struct qr_error *err)
+{
+	return qr_err_set(err, QR_ERR_PROTOCOL, "%s: message larger than %zu bytes, giving up",
+	                  c->label, c->max_message);
+}
+
+/**
+ * buf_reserve() - make room for one read() in the receive buffer
+ * @c:		client
+ * @err:	error object
+ *
+ * The buffer never grows beyond the message bound plus one read, whatever
+ * the peer sends: take_buffered() refuses a message before it gets there,
+ * so a peer that is still unidentified can't make us allocate more than the
+ * bound it was given.
+ *
+ * Return: 0 on success, -1 on failure
+ */
+static int buf_reserve(struct qmp_client *c, struct qr_error *err)
+{
+	size_t limit = c->max_message + QMP_READ_CHUNK;
+	size_t need = c->len + QMP_READ_CHUNK;
 	size_t ncap;
+	char *nb;
 
 	if (need <= c->cap)
 		return 0;
-	if (need > QMP_MAX_MESSAGE + 4096)
-		return qr_err_set(err, QR_ERR_PROTOCOL,
-		                  "%s: message larger than %u bytes, giving up", c->label,
-		                  QMP_MAX_MESSAGE);
-	ncap = c->cap ? c->cap : 4096;
+	if (c->len > c->max_message)
+		return too_large(c, err);
+	/* Doubling, but never past the limit: with c->len <= max_message
+	 * that still leaves room for a read
+	 */
+	ncap = c->cap ? c->cap : QMP_READ_CHUNK;
 	while (ncap < need)
 		ncap *= 2;
+	if (ncap > limit)
+		ncap = limit;
+	if (ncap <= c->cap)
+		return 0;
 	nb = realloc(c->buf, ncap);
 	if (!nb)
 		return qr_err_sys(err, ENOMEM, "QMP receive buffer");
@@ -303,7 +405,11 @@ static int buf_reserve(struct qmp_client *c, size_t more, struct qr_error *err)
 	return 0;
 }
 
-/* Drop @n bytes from the front of the buffer. */
+/**
+ * buf_consume() - drop bytes from the front of the receive buffer
+ * @c:	client
+ * @n:	bytes, all scanned by the framer and none inside an unfinished object
+ */
 static void buf_consume(struct qmp_client *c, size_t n)
 {
 	memmove(c->buf, c->buf + n, c->len - n);
@@ -311,11 +417,34 @@ static void buf_consume(struct qmp_client *c, size_t n)
 	json_framer_shift(&c->framer, n);
 }
 
-/*
- * Try to take one complete object out of the buffer. Return 1 and set *msg if
- * there was one, 0 if more bytes are needed, -1 on a protocol error.
+/**
+ * buf_trim() - free a large receive buffer that holds nothing
+ * @c:	client
+ *
+ * Called before waiting for the peer: a stream of large messages keeps its
+ * buffer (they are back to back, the buffer is rarely empty), a quiet peer
+ * gives it back.
  */
-static int take_buffered(struct qmp_client *c, json_t **msg, struct qr_error *err)
+static void buf_trim(struct qmp_client *c)
+{
+	if (c->len || c->cap <= QMP_BUF_KEEP)
+		return;
+	free(c->buf);
+	c->buf = NULL;
+	c->cap = 0;
+}
+
+/**
+ * take_buffered() - take one complete object out of the receive buffer
+ * @c:		client
+ * @msg:	the object, if there was one
+ * @wire_len:	its length on the wire
+ * @err:	error object
+ *
+ * Return: 1 and *@msg set if there was one, 0 if more bytes are needed, -1
+ *	   on a protocol error
+ */
+static int take_buffered(struct qmp_client *c, json_t **msg, size_t *wire_len, struct qr_error *err)
 {
 	enum json_frame_status st;
 	json_error_t jerr;
@@ -325,15 +454,16 @@ static int take_buffered(struct qmp_client *c, json_t **msg, struct qr_error *er
 	st = json_framer_scan(&c->framer, c->buf, c->len, &start, &flen);
 	switch (st) {
 	case JSON_FRAME_NEED_MORE:
-		/* Drop white space already scanned between objects, so an idle
-		 * stream of newlines can't grow the buffer.
+		/* Drop white space already scanned, between objects or before
+		 * the one in progress, so an idle stream of newlines can't
+		 * grow the buffer and what is left is the object alone
 		 */
-		if (!c->framer.depth && c->framer.pos)
+		if (c->framer.depth && c->framer.start)
+			buf_consume(c, c->framer.start);
+		else if (!c->framer.depth && c->framer.pos)
 			buf_consume(c, c->framer.pos);
-		if (c->framer.depth && c->len > QMP_MAX_MESSAGE)
-			return qr_err_set(err, QR_ERR_PROTOCOL,
-			                  "%s: message larger than %u bytes, giving up", c->label,
-			                  QMP_MAX_MESSAGE);
+		if (c->framer.depth && c->len > c->max_message)
+			return too_large(c, err);
 		return 0;
 	case JSON_FRAME_GARBAGE:
 		return qr_err_set(err, QR_ERR_PROTOCOL,
@@ -346,10 +476,8 @@ static int take_buffered(struct qmp_client *c, json_t **msg, struct qr_error *er
 		/* One read() may bring a whole oversized object at once: the
 		 * bound applies to the object, not to how it arrived.
 		 */
-		if (flen > QMP_MAX_MESSAGE)
-			return qr_err_set(err, QR_ERR_PROTOCOL,
-			                  "%s: message larger than %u bytes, giving up", c->label,
-			                  QMP_MAX_MESSAGE);
+		if (flen > c->max_message)
+			return too_large(c, err);
 		break;
 	}
 
@@ -366,28 +494,41 @@ static int take_buffered(struct qmp_client *c, json_t **msg, struct qr_error *er
 		                  c->label);
 	}
 	*msg = j;
+	*wire_len = flen;
 	return 1;
 }
 
-/*
- * Read one message, waiting until @deadline (CLOCK_MONOTONIC ms). Return 0 and
- * set *msg, or -1 with QR_ERR_TIMEOUT, QR_ERR_DISCONNECTED, QR_ERR_PROTOCOL
- * or QR_ERR_SYS.
+/**
+ * read_message() - read one message within a wait's bound
+ * @c:		client
+ * @w:		the wait, see struct qmp_wait
+ * @msg:	the message
+ * @wire_len:	its length on the wire
+ * @err:	error object
+ *
+ * Return: 0 and *@msg set, or -1 with QR_ERR_TIMEOUT, QR_ERR_DISCONNECTED,
+ *	   QR_ERR_PROTOCOL or QR_ERR_SYS
  */
-static int read_message(struct qmp_client *c, int64_t deadline, json_t **msg, struct qr_error *err)
+static int read_message(struct qmp_client *c, struct qmp_wait *w, json_t **msg, size_t *wire_len,
+                        struct qr_error *err)
 {
 	for (;;) {
 		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+		int r, left;
 		ssize_t n;
-		int r;
 
-		r = take_buffered(c, msg, err);
+		r = take_buffered(c, msg, wire_len, err);
 		if (r < 0)
 			return -1;
 		if (r > 0)
 			return 0;
 
-		r = poll(&pfd, 1, deadline_remaining_ms(deadline));
+		left = deadline_remaining_ms(w->deadline);
+		if (!left &&
+		    (w->late_bytes >= QMP_LATE_READ_MAX || w->late_bytes >= c->max_message))
+			return qr_err_set(err, QR_ERR_TIMEOUT, "%s: no answer in time", c->label);
+		buf_trim(c);
+		r = poll(&pfd, 1, left);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -396,7 +537,7 @@ static int read_message(struct qmp_client *c, int64_t deadline, json_t **msg, st
 		if (r == 0)
 			return qr_err_set(err, QR_ERR_TIMEOUT, "%s: no answer in time", c->label);
 
-		if (buf_reserve(c, 4096, err) < 0)
+		if (buf_reserve(c, err) < 0)
 			return -1;
 		n = read(c->fd, c->buf + c->len, c->cap - c->len);
 		if (n < 0) {
@@ -409,6 +550,8 @@ static int read_message(struct qmp_client *c, int64_t deadline, json_t **msg, st
 		if (n == 0)
 			goto closed;
 		c->len += (size_t)n;
+		if (!left)
+			w->late_bytes += (size_t)n;
 	}
 
 closed:
@@ -420,31 +563,253 @@ closed:
 	return qr_err_set(err, QR_ERR_DISCONNECTED, "%s closed the connection", c->label);
 }
 
-/* Append an event to the queue, dropping the oldest if full. */
-static int queue_event(struct qmp_client *c, json_t *ev, struct qr_error *err)
-{
-	if (c->n_events == QMP_MAX_QUEUED_EVENTS) {
-		json_decref(c->events[0]);
-		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
-		memmove(c->events, c->events + 1, (c->n_events - 1) * sizeof(*c->events));
-		c->n_events--;
-		c->dropped_events++;
-	}
-	if (c->n_events == c->cap_events) {
-		size_t ncap = c->cap_events ? c->cap_events * 2 : 16;
-		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
-		json_t **ne = realloc(c->events, ncap * sizeof(*ne));
+/* The event queue: a ring, oldest at @head, so dropping the oldest under a
+ * flood costs nothing but the event itself.
+ */
 
+/**
+ * ev_at() - the queue slot of the @i-th oldest event
+ * @c:	client
+ * @i:	0 for the oldest, < @c->n_events
+ *
+ * Return: pointer to the slot
+ */
+static struct qmp_event *ev_at(const struct qmp_client *c, size_t i)
+{
+	return &c->events[(c->head + i) % c->cap_events];
+}
+
+/**
+ * ev_remove() - take the @i-th oldest event out of the queue
+ * @c:	client
+ * @i:	index, < @c->n_events
+ *
+ * Return: the event; its reference passes to the caller
+ */
+static json_t *ev_remove(struct qmp_client *c, size_t i)
+{
+	json_t *ev = ev_at(c, i)->json;
+
+	c->event_bytes -= ev_at(c, i)->len;
+	if (!i) {
+		c->head = (c->head + 1) % c->cap_events;
+	} else {
+		/* Callers take the oldest matching event; closing the gap
+		 * keeps the order for the rest
+		 */
+		for (; i + 1 < c->n_events; i++)
+			*ev_at(c, i) = *ev_at(c, i + 1);
+	}
+	c->n_events--;
+	return ev;
+}
+
+/**
+ * ev_drop_oldest() - discard the oldest queued event, counting it
+ * @c:	client, with at least one event queued
+ */
+static void ev_drop_oldest(struct qmp_client *c)
+{
+	json_decref(ev_remove(c, 0));
+	c->dropped_events++;
+}
+
+/**
+ * ev_fit_budget() - drop the oldest events until the queue is within budget
+ * @c:		client
+ * @more:	bytes about to be added with one more event, or 0 (and then
+ *		no event is about to be added)
+ */
+static void ev_fit_budget(struct qmp_client *c, size_t more)
+{
+	size_t slots = more ? 1 : 0;
+
+	while (c->n_events &&
+	       (c->n_events + slots > c->max_events || c->event_bytes + more > c->max_event_bytes))
+		ev_drop_oldest(c);
+}
+
+/**
+ * filter_keeps() - whether the event filter lets an event be queued
+ * @c:		client
+ * @name:	event name, NULL if the event has none
+ *
+ * Return: true to queue it
+ */
+static bool filter_keeps(const struct qmp_client *c, const char *name)
+{
+	const char *const *k;
+
+	if (!c->keep)
+		return true;
+	if (!name)
+		return false;
+	for (k = c->keep; *k; k++)
+		if (!strcmp(*k, name))
+			return true;
+	return false;
+}
+
+/**
+ * note_budget_drop() - say once per connection that the budget drops events
+ * @c:	client
+ *
+ * A QEMU that floods us is worth a line; every event it floods us with is
+ * not.
+ */
+static void note_budget_drop(struct qmp_client *c)
+{
+	if (c->warned_drop)
+		return;
+	c->warned_drop = true;
+	log_warn("%s: event queue over its budget (%zu events, %zu bytes): dropping events",
+	         c->label, c->max_events, c->max_event_bytes);
+}
+
+/**
+ * queue_event() - keep an event for later, within the filter and the budget
+ * @c:		client
+ * @ev:		event; the reference is consumed
+ * @len:	its length on the wire, what it costs in the byte budget
+ * @err:	error object
+ *
+ * Events the filter rejects are discarded. Otherwise the oldest are dropped
+ * until the newcomer fits both bounds; one that could never fit (larger
+ * than the byte budget on its own) is dropped itself, leaving the queue
+ * alone. Every discarded event is counted in @c->dropped_events.
+ *
+ * Return: 1 if queued, 0 if discarded, -1 on failure
+ */
+static int queue_event(struct qmp_client *c, json_t *ev, size_t len, struct qr_error *err)
+{
+	const char *name = json_string_value(json_object_get(ev, "event"));
+	unsigned long before = c->dropped_events;
+
+	if (!filter_keeps(c, name)) {
+		log_trace("%s: event %s filtered out", c->label, str_or(name, "(unnamed)"));
+		json_decref(ev);
+		c->dropped_events++;
+		return 0;
+	}
+	if (!c->max_events || len > c->max_event_bytes) {
+		json_decref(ev);
+		c->dropped_events++;
+		note_budget_drop(c);
+		return 0;
+	}
+	ev_fit_budget(c, len);
+	if (c->dropped_events != before)
+		note_budget_drop(c);
+	if (c->n_events == c->cap_events) {
+		/* Slots grow with the queue, up to the budget's count; a
+		 * fresh array rather than realloc(), to unwrap the ring
+		 */
+		size_t ncap = c->cap_events ? c->cap_events * 2 : 16, i;
+		struct qmp_event *ne;
+
+		if (ncap > c->max_events)
+			ncap = c->max_events;
+		ne = malloc(ncap * sizeof(*ne));
 		if (!ne) {
 			json_decref(ev);
 			return qr_err_sys(err, ENOMEM, "QMP event queue");
 		}
+		for (i = 0; i < c->n_events; i++)
+			ne[i] = *ev_at(c, i);
+		free(c->events);
 		c->events = ne;
 		c->cap_events = ncap;
+		c->head = 0;
 	}
-	c->events[c->n_events++] = ev;
-	log_debug("%s: event %s queued", c->label, json_string_value(json_object_get(ev, "event")));
-	return 0;
+	c->n_events++;
+	*ev_at(c, c->n_events - 1) = (struct qmp_event){.json = ev, .len = len};
+	c->event_bytes += len;
+	log_debug("%s: event %s queued", c->label, str_or(name, "(unnamed)"));
+	return 1;
+}
+
+/* Limits */
+
+/**
+ * qmp_set_max_message() - bound the size of one message from the peer
+ * @c:		client
+ * @bytes:	largest message accepted, 0 for QMP_MAX_MESSAGE; at most
+ *		SIZE_MAX / 4
+ *
+ * Takes effect at once, also for a message partly received: a larger one
+ * is a protocol error, and the receive buffer never grows beyond about this
+ * much.
+ */
+void qmp_set_max_message(struct qmp_client *c, size_t bytes)
+{
+	/* Far beyond any real need, and the buffer arithmetic can't overflow */
+	if (bytes > SIZE_MAX / 4)
+		bytes = SIZE_MAX / 4;
+	c->max_message = bytes ? bytes : QMP_MAX_MESSAGE;
+}
+
+/**
+ * qmp_get_max_message() - the bound on one message from the peer
+ * @c:	client
+ *
+ * Return: bytes
+ */
+size_t qmp_get_max_message(const struct qmp_client *c)
+{
+	return c->max_message;
+}
+
+/**
+ * qmp_set_event_budget() - bound what the event queue holds
+ * @c:		client
+ * @max_events:	most events queued; 0 queues none
+ * @max_bytes:	most bytes queued, counting each event's length on the wire;
+ *		0 queues none
+ *
+ * Takes effect at once: the oldest queued events are dropped (and counted)
+ * until the queue fits.
+ */
+void qmp_set_event_budget(struct qmp_client *c, size_t max_events, size_t max_bytes)
+{
+	unsigned long before = c->dropped_events;
+
+	c->max_events = max_events;
+	c->max_event_bytes = max_bytes;
+	ev_fit_budget(c, 0);
+	if (c->dropped_events != before)
+		log_debug("%s: %lu queued events dropped to fit the new budget", c->label,
+		          c->dropped_events - before);
+}
+
+/**
+ * qmp_set_event_filter() - choose which events are queued
+ * @c:		client
+ * @keep:	NULL-terminated list of event names to queue, NULL for all;
+ *		borrowed: it must stay valid until replaced or @c is closed
+ *
+ * Events not in @keep are discarded on arrival and counted as dropped. The
+ * queue is filtered at once too, so it only ever holds what the current
+ * filter keeps: widen the filter before the command whose events matter
+ * (DEVICE_DELETED before device_del), narrow it when done.
+ */
+void qmp_set_event_filter(struct qmp_client *c, const char *const *keep)
+{
+	size_t i, kept = 0, n = c->n_events;
+
+	c->keep = keep;
+	/* Compact in place, oldest first: slot @kept is never ahead of @i */
+	for (i = 0; i < n; i++) {
+		struct qmp_event e = *ev_at(c, i);
+
+		if (filter_keeps(c, json_string_value(json_object_get(e.json, "event")))) {
+			*ev_at(c, kept++) = e;
+			continue;
+		}
+		c->event_bytes -= e.len;
+		json_decref(e.json);
+		c->dropped_events++;
+	}
+	c->n_events = kept;
 }
 
 /* Sending */
@@ -511,12 +876,14 @@ static int send_all(struct qmp_client *c, const char *data, size_t len, int fd, 
  */
 int qmp_handshake(struct qmp_client *c, int timeout_ms, struct qr_error *err)
 {
-	int64_t deadline = now_ms() + timeout_ms;
 	json_t *greeting = NULL, *ver, *res = NULL;
+	struct qmp_wait w;
 	const char *pkg;
+	size_t len = 0;
 	int r;
 
-	r = read_message(c, deadline, &greeting, err);
+	qmp_wait_init(&w, timeout_ms);
+	r = read_message(c, &w, &greeting, &len, err);
 	if (r < 0) {
 		if (err && err->kind == QR_ERR_TIMEOUT)
 			return qr_err_set(
@@ -542,7 +909,7 @@ int qmp_handshake(struct qmp_client *c, int timeout_ms, struct qr_error *err)
 	str_copy(c->version.package, sizeof(c->version.package), pkg ? pkg : "");
 	json_decref(greeting);
 
-	r = qmp_execute_fd(c, "qmp_capabilities", NULL, -1, deadline_remaining_ms(deadline) + 1,
+	r = qmp_execute_fd(c, "qmp_capabilities", NULL, -1, deadline_remaining_ms(w.deadline) + 1,
 	                   &res, err);
 	json_decref(res);
 	if (r < 0)
@@ -579,19 +946,23 @@ static int reply_error(struct qmp_client *c, const char *command, json_t *error,
  * @result:	the "return" value (new reference), or NULL if not wanted
  * @err:	error object; QMP errors keep their class in @err->qmp_class
  *
- * Events that arrive before the reply are queued. A reply carrying another
- * id is a late answer to a command that timed out earlier and is dropped.
+ * Events that arrive before the reply are queued, within the client's event
+ * filter and budget: however many come, reading goes on (the oldest queued
+ * are dropped), so they can't keep the reply from being seen in time. A
+ * reply carrying another id is a late answer to a command that timed out
+ * earlier and is dropped.
  *
  * Return: 0 on success, -1 on failure
  */
 int qmp_execute_fd(struct qmp_client *c, const char *command, json_t *args, int fd, int timeout_ms,
                    json_t **result, struct qr_error *err)
 {
-	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : c->timeout_ms);
 	_cleanup_free_ char *text = NULL;
+	struct qmp_wait w;
 	char id[32];
 	json_t *req;
 
+	qmp_wait_init(&w, timeout_ms > 0 ? timeout_ms : c->timeout_ms);
 	if (result)
 		*result = NULL;
 	snprintf(id, sizeof(id), "qremap-%llu", ++c->next_id);
@@ -620,14 +991,15 @@ int qmp_execute_fd(struct qmp_client *c, const char *command, json_t *args, int 
 			return qr_err_sys(err, ENOMEM, "QMP command buffer");
 		memcpy(line, text, n);
 		memcpy(line + n, "\r\n", 2);
-		if (send_all(c, line, n + 2, fd, deadline, err) < 0)
+		if (send_all(c, line, n + 2, fd, w.deadline, err) < 0)
 			return qr_err_prefix(err, "sending '%s'", command);
 	}
 
 	for (;;) {
 		json_t *msg = NULL, *rid, *ret, *error;
+		size_t len = 0;
 
-		if (read_message(c, deadline, &msg, err) < 0) {
+		if (read_message(c, &w, &msg, &len, err) < 0) {
 			if (err && err->kind == QR_ERR_TIMEOUT)
 				return qr_err_set(err, QR_ERR_TIMEOUT,
 				                  "%s: no reply to '%s' within %d ms", c->label,
@@ -636,7 +1008,7 @@ int qmp_execute_fd(struct qmp_client *c, const char *command, json_t *args, int 
 			return qr_err_prefix(err, "waiting for the reply to '%s'", command);
 		}
 		if (json_object_get(msg, "event")) {
-			if (queue_event(c, msg, err) < 0)
+			if (queue_event(c, msg, len, err) < 0)
 				return -1;
 			continue;
 		}
@@ -757,6 +1129,15 @@ int qmp_hmp(struct qmp_client *c, const char *command_line, char **output, struc
 
 /* Events */
 
+/**
+ * event_matches() - whether an event is the one a caller asks for
+ * @ev:		event
+ * @name:	event name, or NULL for any
+ * @match:	extra predicate, or NULL
+ * @opaque:	its argument
+ *
+ * Return: true if it is
+ */
 static bool event_matches(json_t *ev, const char *name, qmp_event_match_fn match, void *opaque)
 {
 	const char *n = json_string_value(json_object_get(ev, "event"));
@@ -780,17 +1161,9 @@ json_t *qmp_take_event(struct qmp_client *c, const char *name, qmp_event_match_f
 {
 	size_t i;
 
-	for (i = 0; i < c->n_events; i++) {
-		json_t *ev = c->events[i];
-
-		if (!event_matches(ev, name, match, opaque))
-			continue;
-		memmove(c->events + i, c->events + i + 1,
-		        /* NOLINTNEXTLINE(bugprone-sizeof-expression): array of pointers */
-		        (c->n_events - i - 1) * sizeof(*c->events));
-		c->n_events--;
-		return ev;
-	}
+	for (i = 0; i < c->n_events; i++)
+		if (event_matches(ev_at(c, i)->json, name, match, opaque))
+			return ev_remove(c, i);
 	return NULL;
 }
 
@@ -804,25 +1177,28 @@ json_t *qmp_take_event(struct qmp_client *c, const char *name, qmp_event_match_f
  * @event:	the event (new reference), or NULL if not wanted
  * @err:	error object
  *
- * Queued events are looked at first. Non-matching events that arrive while
- * waiting stay queued for later callers. A reply that arrives here belongs to
- * a command that timed out earlier and is dropped.
+ * Queued events are looked at first. A matching event that arrives while
+ * waiting is handed over at once, whatever the event filter and budget say:
+ * they decide what is kept for later, and this one is not kept. Non-matching
+ * events that arrive stay queued for later callers, within the filter and
+ * budget. A reply that arrives here belongs to a command that timed out
+ * earlier and is dropped.
  *
  * Return: 0 if the event came, -1 on timeout (QR_ERR_TIMEOUT) or failure
  */
 int qmp_wait_event(struct qmp_client *c, const char *name, qmp_event_match_fn match, void *opaque,
                    int timeout_ms, json_t **event, struct qr_error *err)
 {
-	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	struct qmp_wait w;
 	json_t *ev;
 
-	for (;;) {
+	qmp_wait_init(&w, timeout_ms);
+	ev = qmp_take_event(c, name, match, opaque);
+	while (!ev) {
 		json_t *msg = NULL;
+		size_t len = 0;
 
-		ev = qmp_take_event(c, name, match, opaque);
-		if (ev)
-			break;
-		if (read_message(c, deadline, &msg, err) < 0) {
+		if (read_message(c, &w, &msg, &len, err) < 0) {
 			if (err && err->kind == QR_ERR_TIMEOUT)
 				return qr_err_set(err, QR_ERR_TIMEOUT,
 				                  "%s: no %s event within %d ms", c->label,
@@ -834,7 +1210,9 @@ int qmp_wait_event(struct qmp_client *c, const char *name, qmp_event_match_fn ma
 			json_decref(msg);
 			continue;
 		}
-		if (queue_event(c, msg, err) < 0)
+		if (event_matches(msg, name, match, opaque))
+			ev = msg;
+		else if (queue_event(c, msg, len, err) < 0)
 			return -1;
 	}
 	if (event)
@@ -844,14 +1222,24 @@ int qmp_wait_event(struct qmp_client *c, const char *name, qmp_event_match_fn ma
 	return 0;
 }
 
+/**
+ * struct device_match - what match_device_deleted() looks for
+ * @id:	qdev id of the device
+ */
 struct device_match {
 	const char *id;
 };
 
-/*
+/**
+ * match_device_deleted() - DEVICE_DELETED for the device itself
+ * @ev:		a DEVICE_DELETED event
+ * @opaque:	struct device_match
+ *
  * DEVICE_DELETED comes twice for virtio devices: first for the virtio backend
  * child (only "path", ending in /virtio-backend), then for the device itself
  * with "device" set. Match on data.device only.
+ *
+ * Return: true if @ev names the device
  */
 static bool match_device_deleted(json_t *ev, void *opaque)
 {
@@ -884,34 +1272,49 @@ int qmp_wait_device_deleted(struct qmp_client *c, const char *device_id, int tim
  * @timeout_ms:	how long to wait for the first message
  * @err:	error object
  *
- * Used by event loops (the daemon) that watch the socket themselves.
+ * Used by event loops (the daemon) that watch the socket themselves. After
+ * the first message only what is already readable is taken, and at most
+ * QMP_LATE_READ_MAX bytes of it: under a flood this returns, and the
+ * loop's next poll() says there is more.
  *
- * Return: number of events queued by this call, -1 on failure (a timeout is
- *	   not a failure here)
+ * Return: number of events queued by this call (not counting those the
+ *	   filter or budget discarded), -1 on failure (a timeout is not a
+ *	   failure here)
  */
 int qmp_poll_events(struct qmp_client *c, int timeout_ms, struct qr_error *err)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	struct qmp_wait w;
 	int n = 0;
 
+	qmp_wait_init(&w, timeout_ms);
 	for (;;) {
+		struct qr_error e2 = {0};
 		json_t *msg = NULL;
-		struct qr_error e2;
+		size_t len = 0;
+		int64_t now;
+		int r;
 
-		if (read_message(c, n ? now_ms() : deadline, &msg, &e2) < 0) {
+		if (read_message(c, &w, &msg, &len, &e2) < 0) {
 			if (e2.kind == QR_ERR_TIMEOUT)
 				return n;
 			if (err)
 				*err = e2;
 			return -1;
 		}
+		/* Something came: from now on, only what is already there */
+		now = now_ms();
+		if (w.deadline > now) {
+			w.deadline = now;
+			w.late_bytes = 0;
+		}
 		if (!json_object_get(msg, "event")) {
 			json_decref(msg);
 			continue;
 		}
-		if (queue_event(c, msg, err) < 0)
+		r = queue_event(c, msg, len, err);
+		if (r < 0)
 			return -1;
-		n++;
+		n += r;
 	}
 }
 
@@ -927,7 +1330,18 @@ size_t qmp_queued_events(const struct qmp_client *c)
 }
 
 /**
- * qmp_dropped_events() - events lost because the queue was full
+ * qmp_queued_event_bytes() - what the queued events cost in the byte budget
+ * @c:	client
+ *
+ * Return: sum of their lengths on the wire
+ */
+size_t qmp_queued_event_bytes(const struct qmp_client *c)
+{
+	return c->event_bytes;
+}
+
+/**
+ * qmp_dropped_events() - events discarded: filtered out, or over the budget
  * @c:	client
  *
  * Return: count since connect
@@ -935,4 +1349,18 @@ size_t qmp_queued_events(const struct qmp_client *c)
 unsigned long qmp_dropped_events(const struct qmp_client *c)
 {
 	return c->dropped_events;
+}
+
+/**
+ * qmp_buffered_bytes() - memory held by the receive buffer
+ * @c:	client
+ *
+ * What a peer has made us allocate for messages not yet complete (or not
+ * yet freed after a large one): at most the message bound plus one read.
+ *
+ * Return: allocated size of the receive buffer in bytes
+ */
+size_t qmp_buffered_bytes(const struct qmp_client *c)
+{
+	return c->cap;
 }

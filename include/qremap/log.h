@@ -5,6 +5,12 @@
  * qremap, as in passt. Library modules log progress at info/debug level;
  * failures travel in struct qr_error and are printed once, by the caller that
  * gives up.
+ *
+ * Lines are safe to print whatever they quote: control characters (tab
+ * included), DEL and bytes that aren't well-formed UTF-8 come out as "\xNN",
+ * a backslash as "\\", so a name QEMU sends can't start a line of its own or
+ * forge an escape. Each line is at most about 8 KiB, written with one
+ * write(2); a longer message is cut and ends in "...".
  */
 #ifndef QREMAP_LOG_H
 #define QREMAP_LOG_H

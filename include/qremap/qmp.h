@@ -13,6 +13,27 @@
  * "id", except that a request QEMU cannot parse gets an error without one;
  * events may come at any time; file descriptors arrive with the bytes of the
  * command that uses them, one per command.
+ *
+ * Limits. Anyone who can reach a monitor socket can be the peer (qremapd's
+ * is world-writable: QEMU runs as nobody), so what a peer can make us hold
+ * is bounded per connection:
+ * - one message: QMP_MAX_MESSAGE unless qmp_set_max_message() says less
+ *   (qremapd: 64 KiB until the peer is identified, 4 MiB after). A larger
+ *   one is QR_ERR_PROTOCOL, and the receive buffer never grows beyond the
+ *   bound plus one read, so refusing it costs no more than the bound.
+ * - the event queue: QMP_MAX_QUEUED_EVENTS events and QMP_MAX_QUEUED_BYTES
+ *   bytes (each event counted by its length on the wire) unless
+ *   qmp_set_event_budget() says otherwise. When either would be exceeded
+ *   the oldest events are dropped; an event larger than the byte budget on
+ *   its own is dropped itself.
+ * - which events are queued at all: qmp_set_event_filter(), a list of
+ *   names, changeable at any time; the rest are discarded on arrival.
+ * Every discarded event is counted (qmp_dropped_events()). An event that a
+ * qmp_wait_event() in progress matches is handed over whatever the filter
+ * and budget say, and events never stop a command's reply from being read:
+ * the queue drops, reading goes on. Every wait ends by its deadline even
+ * under a flood: once it has passed, a wait reads at most 256 KiB (or one
+ * message bound, if less) of what is already there.
  */
 #ifndef QREMAP_QMP_H
 #define QREMAP_QMP_H
@@ -25,8 +46,9 @@
 #include "qremap/error.h"
 
 #define QMP_DEFAULT_TIMEOUT_MS 10000
-#define QMP_MAX_MESSAGE        (64u << 20) /* larger frames are a protocol error */
-#define QMP_MAX_QUEUED_EVENTS  4096        /* older events are dropped beyond this */
+#define QMP_MAX_MESSAGE        (64u << 20) /* default: larger frames are a protocol error */
+#define QMP_MAX_QUEUED_EVENTS  4096        /* default: older events are dropped beyond this */
+#define QMP_MAX_QUEUED_BYTES   (1u << 20)  /* default: ... or beyond this many bytes */
 
 /**
  * struct qmp_version - what the greeting says about QEMU
@@ -78,6 +100,10 @@ int qmp_get_fd(const struct qmp_client *c);
 void qmp_set_trace(struct qmp_client *c, qmp_trace_fn fn, void *opaque);
 void qmp_set_timeout(struct qmp_client *c, int timeout_ms);
 int qmp_get_timeout(const struct qmp_client *c);
+void qmp_set_max_message(struct qmp_client *c, size_t bytes);
+size_t qmp_get_max_message(const struct qmp_client *c);
+void qmp_set_event_budget(struct qmp_client *c, size_t max_events, size_t max_bytes);
+void qmp_set_event_filter(struct qmp_client *c, const char *const *keep);
 
 int qmp_execute(struct qmp_client *c, const char *command, json_t *args, json_t **result,
                 struct qr_error *err);
@@ -95,6 +121,8 @@ int qmp_poll_events(struct qmp_client *c, int timeout_ms, struct qr_error *err);
 json_t *qmp_take_event(struct qmp_client *c, const char *name, qmp_event_match_fn match,
                        void *opaque);
 size_t qmp_queued_events(const struct qmp_client *c);
+size_t qmp_queued_event_bytes(const struct qmp_client *c);
 unsigned long qmp_dropped_events(const struct qmp_client *c);
+size_t qmp_buffered_bytes(const struct qmp_client *c);
 
 #endif /* QREMAP_QMP_H */

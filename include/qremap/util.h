@@ -2,7 +2,8 @@
  * qremap - remap Incus/QEMU devices for guests without PCI hotplug
  *
  * util.h - small helpers shared by every module: cleanup attributes, bounded
- * string copies, monotonic deadlines.
+ * string copies, UTF-8 hygiene for text that leaves the process, monotonic
+ * deadlines.
  *
  * Cleanup attributes (as in crun and systemd) keep error paths short: a
  * variable declared with _cleanup_free_ is freed when it leaves scope, so a
@@ -74,6 +75,14 @@ bool str_copy(char *dst, size_t size, const char *src);
 bool str_has_prefix(const char *s, const char *prefix);
 bool str_has_suffix(const char *s, const char *suffix);
 int parse_uint(const char *s, unsigned long long max, unsigned long long *out);
+
+/* UTF-8 for text we hand to others: QEMU's ringbuf-write (and jansson) refuse
+ * a string that is not valid UTF-8, and a cut in the middle of a character is
+ * enough to make it invalid.
+ */
+size_t utf8_seq_len(const char *s, size_t avail);
+size_t utf8_truncate(char *s, size_t max);
+void utf8_sanitize(char *s);
 
 int64_t now_ms(void);
 int deadline_remaining_ms(int64_t deadline);

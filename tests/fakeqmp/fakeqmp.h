@@ -61,8 +61,10 @@
  * @FQK_EXPECT_EOF:	the client must close without sending anything more
  * @FQK_SEND_HUGE:	write @text, then @count filler bytes 'x', then @tail
  *			("@ID@" substituted in both), in large writes
- * @FQK_FLOOD:		send event @name back to back for @delay_ms, or until
- *			the client hangs up if @hangup_ok
+ * @FQK_FLOOD:		send event @name (data @value, if any) back to back for
+ *			@delay_ms, or until the client hangs up if @hangup_ok;
+ *			with @count set, the same text @count times per write,
+ *			faster than any client parses
  * @FQK_CLOSE_FD:	close the peer's descriptor @peer_fd, as QEMU closes a
  *			tap's queues at netdev_del or a getfd'd one at closefd;
  *			the descriptor must be open
@@ -119,7 +121,8 @@ enum fq_id {
  * @chunk:	write at most this many bytes at a time (0: all at once), to
  *		make the client see split reads
  * @delay_ms:	pause between chunks; the duration of FQK_DELAY, FQK_FLOOD
- * @count:	events to send; filler bytes of FQK_SEND_HUGE
+ * @count:	events to send; filler bytes of FQK_SEND_HUGE; events per
+ *		write of FQK_FLOOD
  * @id:		id of a reply, see enum fq_id
  * @id_json:	JSON text of the id for FQ_ID_OTHER
  * @hangup_ok:	the client may close while this step writes (it is expected

@@ -867,10 +867,434 @@ static void test_poll_events(void)
 	CHECK_INT(qmp_poll_events(r.c, 0, &err), 0);
 }
 
+/* The bound qremapd gives a peer it hasn't identified yet */
+#define SMALL_MESSAGE (64u << 10)
+/* What the receive buffer may hold beyond the message bound: one read */
+#define READ_SLACK 4096
+
+/* With a 64 KiB bound, a reply just under it is taken; a 1 MiB one is
+ * refused as soon as the bound is passed, having cost no more than about
+ * the bound in buffer; a large buffer is given back once the peer is quiet.
+ */
+static void test_max_message_bound(void)
+{
+	static const struct fq_step script[] = {
+	        FQ_HANDSHAKE,
+	        FQ_EXPECT("query-big"),
+	        {.kind = FQK_SEND_HUGE,
+	         .text = "{\"return\": \"",
+	         .count = SMALL_MESSAGE - 64,
+	         .tail = "\", \"id\": @ID@}\r\n"},
+	        FQ_EXPECT("query-small"),
+	        FQ_RETURN("{}"),
+	        FQ_EXPECT("query-huge"),
+	        {.kind = FQK_SEND_HUGE,
+	         .text = "{\"return\": \"",
+	         .count = 1u << 20,
+	         .tail = "\", \"id\": @ID@}\r\n",
+	         .hangup_ok = true},
+	        FQ_EXPECT_EOF,
+	};
+	_cleanup_rig_ struct rig r = {0};
+	struct qr_error err = {0};
+	json_t *res = NULL;
+
+	RIG_START(r, script, true);
+	CHECK_INT(qmp_get_max_message(r.c), QMP_MAX_MESSAGE);
+	qmp_set_max_message(r.c, SMALL_MESSAGE);
+	CHECK_INT(qmp_get_max_message(r.c), SMALL_MESSAGE);
+
+	CHECK_INT(qmp_execute(r.c, "query-big", NULL, &res, &err), 0);
+	CHECK_INT(json_string_length(res), SMALL_MESSAGE - 64);
+	json_decref(res);
+	res = NULL;
+	CHECK(qmp_buffered_bytes(r.c) > SMALL_MESSAGE / 2);
+	CHECK(qmp_buffered_bytes(r.c) <= SMALL_MESSAGE + READ_SLACK);
+
+	/* The peer went quiet after that reply: the buffer was given back */
+	CHECK_INT(qmp_execute(r.c, "query-small", NULL, NULL, &err), 0);
+	CHECK(qmp_buffered_bytes(r.c) <= SMALL_MESSAGE);
+
+	CHECK_INT(qmp_execute(r.c, "query-huge", NULL, &res, &err), -1);
+	CHECK_KIND(err, QR_ERR_PROTOCOL);
+	CHECK_CONTAINS(err.msg, "larger than 65536 bytes");
+	CHECK(!res);
+	/* Refused without buffering the rest: the partial message is still
+	 * there, so this is what the peer made us allocate
+	 */
+	CHECK(qmp_buffered_bytes(r.c) <= SMALL_MESSAGE + READ_SLACK);
+
+	qmp_set_max_message(r.c, 0);
+	CHECK_INT(qmp_get_max_message(r.c), QMP_MAX_MESSAGE);
+}
+
+/* Bound of test_max_message_exact() */
+#define EXACT_BOUND 1000
+
+/**
+ * error_frame() - an error reply without id, exactly @len bytes from its
+ *		   opening to its closing brace, then CRLF
+ * @buf:	at least @len + 3 bytes
+ * @len:	frame length, > 64
+ *
+ * Return: @buf
+ */
+static char *error_frame(char *buf, size_t len)
+{
+	static const char head[] = "{\"error\": {\"class\": \"GenericError\", \"desc\": \"";
+	static const char tail[] = "\"}}";
+	size_t fill = len - (sizeof(head) - 1) - (sizeof(tail) - 1);
+
+	memcpy(buf, head, sizeof(head) - 1);
+	memset(buf + sizeof(head) - 1, 'd', fill);
+	memcpy(buf + sizeof(head) - 1 + fill, tail, sizeof(tail) - 1);
+	strcpy(buf + len, "\r\n");
+	return buf;
+}
+
+/* The bound is exact, and holds for a message that arrives whole in one
+ * read, not only for one that is still growing: a frame of exactly the
+ * bound is parsed (here an error reply), one byte more is refused.
+ */
+static void test_max_message_exact(void)
+{
+	static char at[EXACT_BOUND + 3], over[EXACT_BOUND + 4];
+	const struct fq_step script[] = {
+	        FQ_HANDSHAKE,
+	        FQ_EXPECT("query-at"),
+	        FQ_SEND(error_frame(at, EXACT_BOUND)),
+	        FQ_EXPECT("query-over"),
+	        FQ_SEND(error_frame(over, EXACT_BOUND + 1)),
+	        FQ_EXPECT_EOF,
+	};
+	_cleanup_rig_ struct rig r = {0};
+	struct qr_error err = {0};
+
+	RIG_START(r, script, true);
+	qmp_set_max_message(r.c, EXACT_BOUND);
+	CHECK_INT(qmp_execute(r.c, "query-at", NULL, NULL, &err), -1);
+	CHECK_KIND(err, QR_ERR_QMP);
+	qr_err_clear(&err);
+	CHECK_INT(qmp_execute(r.c, "query-over", NULL, NULL, &err), -1);
+	CHECK_KIND(err, QR_ERR_PROTOCOL);
+	CHECK_CONTAINS(err.msg, "larger than 1000 bytes");
+}
+
+/* An event is refused like any message once the bound is lowered: the
+ * bound applies to all a peer sends, not only to replies.
+ */
+static void test_max_message_applies_to_events(void)
+{
+	static const struct fq_step script[] = {
+	        FQ_HANDSHAKE,
+	        {.kind = FQK_SEND_HUGE,
+	         .text = "{\"event\": \"BIG\", \"data\": {\"blob\": \"",
+	         .count = 2 * SMALL_MESSAGE,
+	         .tail = "\"}, \"timestamp\": {\"seconds\": 1, \"microseconds\": 1}}\r\n",
+	         .hangup_ok = true},
+	        FQ_EXPECT_EOF,
+	};
+	_cleanup_rig_ struct rig r = {0};
+	struct qr_error err = {0};
+
+	RIG_START(r, script, true);
+	qmp_set_max_message(r.c, SMALL_MESSAGE);
+	CHECK_INT(qmp_wait_event(r.c, "BIG", NULL, NULL, OK_WAIT_MS, NULL, &err), -1);
+	CHECK_KIND(err, QR_ERR_PROTOCOL);
+	CHECK_CONTAINS(err.msg, "larger than");
+	CHECK_INT(qmp_queued_events(r.c), 0);
+	CHECK(qmp_buffered_bytes(r.c) <= SMALL_MESSAGE + READ_SLACK);
+}
+
+/**
+ * struct queue_watch - the event queue as seen at each received message
+ * @c:		client watched
+ * @n_in:	messages received
+ * @max_events:	most events queued at any time
+ * @max_bytes:	most bytes queued at any time
+ */
+struct queue_watch {
+	struct qmp_client *c;
+	size_t n_in;
+	size_t max_events;
+	size_t max_bytes;
+};
+
+/**
+ * watch_queue() - qmp_trace_fn that records the queue's high-water marks
+ * @opaque:	struct queue_watch
+ * @outgoing:	direction
+ * @text:	the message
+ * @len:	its length
+ * @fd:		descriptor passed, or -1
+ *
+ * Called for each received message before it is handled, so it sees the
+ * queue as every earlier message left it; the caller checks the last state
+ * itself.
+ */
+static void watch_queue(void *opaque, bool outgoing, const char *text, size_t len, int fd)
+{
+	struct queue_watch *w = opaque;
+
+	if (outgoing)
+		return;
+	w->n_in++;
+	if (qmp_queued_events(w->c) > w->max_events)
+		w->max_events = qmp_queued_events(w->c);
+	if (qmp_queued_event_bytes(w->c) > w->max_bytes)
+		w->max_bytes = qmp_queued_event_bytes(w->c);
+}
+
+/* Large events, far beyond the byte budget */
+#define BIG_EVENTS     100
+#define BIG_EVENT_DATA 40000
+
+/* 100 events of 40 KB arrive while a reply is awaited: the reply is still
+ * found, the queue never holds more than the default byte budget, and what
+ * is left is the newest events, in order, the oldest having been dropped
+ * and counted. A tighter budget set at run time keeps fewer.
+ */
+static void test_event_byte_budget(void)
+{
+	static char data[BIG_EVENT_DATA + 32];
+	const struct fq_step script[] = {
+	        FQ_HANDSHAKE,
+	        FQ_EXPECT("query-status"),
+	        {.kind = FQK_EVENT, .name = "BIG", .value = data, .count = BIG_EVENTS},
+	        FQ_RETURN("{\"status\": \"running\"}"),
+	        FQ_EXPECT("query-name"),
+	        {.kind = FQK_EVENT, .name = "BIG", .value = data, .count = BIG_EVENTS},
+	        FQ_RETURN("{\"name\": \"vm\"}"),
+	        FQ_EXPECT_EOF,
+	};
+	_cleanup_rig_ struct rig r = {0};
+	struct queue_watch w = {0};
+	struct qr_error err = {0};
+	json_t *res = NULL, *ev;
+	size_t kept, last_len = 0;
+	long long expect;
+	bool in_order = true;
+
+	memcpy(data, "{\"blob\": \"", 10);
+	memset(data + 10, 'e', BIG_EVENT_DATA);
+	strcpy(data + 10 + BIG_EVENT_DATA, "\"}");
+
+	RIG_START(r, script, true);
+	w.c = r.c;
+	qmp_set_trace(r.c, watch_queue, &w);
+	CHECK_INT(qmp_execute(r.c, "query-status", NULL, &res, &err), 0);
+	CHECK_STR(str_member(res, "status"), "running");
+	json_decref(res);
+	res = NULL;
+	CHECK_INT(w.n_in, BIG_EVENTS + 1);
+
+	kept = qmp_queued_events(r.c);
+	CHECK(w.max_bytes <= QMP_MAX_QUEUED_BYTES);
+	CHECK(qmp_queued_event_bytes(r.c) <= QMP_MAX_QUEUED_BYTES);
+	/* As many as fit, not fewer: dropping stops once there is room */
+	CHECK(qmp_queued_event_bytes(r.c) > QMP_MAX_QUEUED_BYTES - BIG_EVENT_DATA - 200);
+	CHECK(kept > 0 && kept < BIG_EVENTS);
+	CHECK_INT(qmp_dropped_events(r.c), BIG_EVENTS - kept);
+
+	/* The newest survived, oldest first */
+	expect = BIG_EVENTS - (long long)kept;
+	while ((ev = qmp_take_event(r.c, "BIG", NULL, NULL))) {
+		if (seq_of(ev) != expect++)
+			in_order = false;
+		json_decref(ev);
+	}
+	CHECK(in_order);
+	CHECK_INT(expect, BIG_EVENTS);
+	CHECK_INT(qmp_queued_event_bytes(r.c), 0);
+
+	/* A budget of 4 events or 200 KB, whichever is tighter: 4 events */
+	qmp_set_event_budget(r.c, 4, 200000);
+	w.max_events = w.max_bytes = 0;
+	CHECK_INT(qmp_execute(r.c, "query-name", NULL, NULL, &err), 0);
+	CHECK(w.max_events <= 4);
+	CHECK_INT(qmp_queued_events(r.c), 4);
+	CHECK_INT(qmp_dropped_events(r.c), BIG_EVENTS - kept + BIG_EVENTS - 4);
+	ev = qmp_take_event(r.c, NULL, NULL, NULL);
+	CHECK_INT(seq_of(ev), BIG_EVENTS - 4);
+	json_decref(ev);
+
+	/* Shrinking the budget trims the queue at once, oldest first */
+	qmp_set_event_budget(r.c, 4, 2 * (BIG_EVENT_DATA + 200));
+	CHECK_INT(qmp_queued_events(r.c), 2);
+	ev = qmp_take_event(r.c, NULL, NULL, NULL);
+	CHECK_INT(seq_of(ev), BIG_EVENTS - 2);
+	json_decref(ev);
+	last_len = qmp_queued_event_bytes(r.c);
+	CHECK(last_len > BIG_EVENT_DATA && last_len < BIG_EVENT_DATA + 200);
+}
+
+/* An event larger than the whole byte budget is dropped itself; the queue
+ * keeps what it had.
+ */
+static void test_event_over_budget_alone(void)
+{
+	static const struct fq_step script[] = {
+	        FQ_HANDSHAKE,
+	        FQ_EXPECT("query-status"),
+	        FQ_EVENT("SMALL", "{\"n\": 1}"),
+	        FQ_EVENT("LARGE", "{\"blob\": \"0123456789012345678901234567890123456789\"}"),
+	        FQ_RETURN("{}"),
+	        FQ_EXPECT_EOF,
+	};
+	_cleanup_rig_ struct rig r = {0};
+	struct qr_error err = {0};
+	json_t *ev;
+
+	RIG_START(r, script, true);
+	qmp_set_event_budget(r.c, 10, 100);
+	CHECK_INT(qmp_execute(r.c, "query-status", NULL, NULL, &err), 0);
+	CHECK_INT(qmp_queued_events(r.c), 1);
+	CHECK_INT(qmp_dropped_events(r.c), 1);
+	ev = qmp_take_event(r.c, NULL, NULL, NULL);
+	CHECK_STR(str_member(ev, "event"), "SMALL");
+	json_decref(ev);
+}
+
+/* What qremapd keeps while it waits for Incus's signal */
+static const char *const keep_reset[] = {"RESET", NULL};
+/* ... and during a remap */
+static const char *const keep_remap[] = {"RESET", "DEVICE_DELETED", NULL};
+
+/* Filtered to RESET: 1000 other events and one RESET, while waiting for
+ * the RESET and while awaiting a reply. Only the RESET is ever kept, the
+ * rest are counted as dropped; widening and narrowing the filter between
+ * commands keeps DEVICE_DELETED only while asked to.
+ */
+static void test_event_filter(void)
+{
+	static const struct fq_step script[] = {
+	        FQ_HANDSHAKE,
+	        {.kind = FQK_EVENT, .name = "NIC_RX_FILTER_CHANGED", .count = 1000},
+	        FQ_EVENT("RESET", "{\"guest\": false, \"reason\": \"host-qmp-system-reset\"}"),
+	        FQ_EXPECT("query-status"),
+	        {.kind = FQK_EVENT, .name = "BALLOON_CHANGE", .count = 1000},
+	        FQ_EVENT("RESET", "{\"guest\": true, \"reason\": \"guest-reset\"}"),
+	        FQ_EVENT("DEVICE_DELETED", "{\"device\": \"net0\", \"path\": \"/x\"}"),
+	        FQ_RETURN("{\"status\": \"prelaunch\"}"),
+	        FQ_EXPECT_ARGS("device_del", "{\"id\": \"net1\"}"),
+	        FQ_EVENT("STOP", NULL),
+	        FQ_EVENT("DEVICE_DELETED", "{\"device\": \"net1\", \"path\": \"/y\"}"),
+	        FQ_RETURN("{}"),
+	        FQ_EXPECT_EOF,
+	};
+	_cleanup_rig_ struct rig r = {0};
+	struct queue_watch w = {0};
+	struct qr_error err = {0};
+	json_t *ev = NULL;
+
+	RIG_START(r, script, true);
+	w.c = r.c;
+	qmp_set_trace(r.c, watch_queue, &w);
+	qmp_set_event_filter(r.c, keep_reset);
+
+	CHECK_INT(qmp_wait_event(r.c, "RESET", NULL, NULL, OK_WAIT_MS, &ev, &err), 0);
+	CHECK(json_is_false(json_object_get(json_object_get(ev, "data"), "guest")));
+	json_decref(ev);
+	ev = NULL;
+	CHECK(w.max_events <= 1);
+	CHECK_INT(qmp_queued_events(r.c), 0);
+	CHECK_INT(qmp_dropped_events(r.c), 1000);
+
+	/* During a command: the RESET is queued, DEVICE_DELETED is not */
+	CHECK_INT(qmp_execute(r.c, "query-status", NULL, NULL, &err), 0);
+	CHECK(w.max_events <= 1);
+	CHECK_INT(qmp_queued_events(r.c), 1);
+	CHECK_INT(qmp_dropped_events(r.c), 2001);
+	CHECK_INT(qmp_wait_event(r.c, "RESET", NULL, NULL, 0, &ev, &err), 0);
+	CHECK(json_is_true(json_object_get(json_object_get(ev, "data"), "guest")));
+	json_decref(ev);
+
+	/* Widened for a remap: DEVICE_DELETED is kept, STOP still is not */
+	qmp_set_event_filter(r.c, keep_remap);
+	CHECK_INT(qmp_executef(r.c, NULL, &err, "device_del", "{s:s}", "id", "net1"), 0);
+	CHECK_INT(qmp_queued_events(r.c), 1);
+	CHECK_INT(qmp_dropped_events(r.c), 2002);
+
+	/* Narrowed again: what the new filter rejects goes from the queue */
+	qmp_set_event_filter(r.c, keep_reset);
+	CHECK_INT(qmp_queued_events(r.c), 0);
+	CHECK_INT(qmp_queued_event_bytes(r.c), 0);
+	CHECK_INT(qmp_dropped_events(r.c), 2003);
+
+	/* And no filter keeps all again */
+	qmp_set_event_filter(r.c, NULL);
+}
+
+/* An event being waited for is handed over even if the filter or budget
+ * would not keep it: they decide what is kept for later, not what a caller
+ * explicitly waits for.
+ */
+static void test_awaited_event_bypasses_filter(void)
+{
+	static const struct fq_step script[] = {
+	        FQ_HANDSHAKE,
+	        FQ_DELAY(20),
+	        FQ_EVENT("DEVICE_DELETED", "{\"device\": \"disk1\", \"path\": \"/z\"}"),
+	        FQ_EXPECT_EOF,
+	};
+	_cleanup_rig_ struct rig r = {0};
+	struct qr_error err = {0};
+
+	RIG_START(r, script, true);
+	qmp_set_event_filter(r.c, keep_reset);
+	qmp_set_event_budget(r.c, 0, 0);
+	CHECK_INT(qmp_wait_device_deleted(r.c, "disk1", OK_WAIT_MS, &err), 0);
+	CHECK_INT(qmp_dropped_events(r.c), 0);
+}
+
+/* A peer that never stops sending events can't keep a bounded wait from
+ * ending, nor qmp_poll_events() from returning: each takes what is already
+ * there, within a bound, and comes back.
+ */
+static void test_flood_cannot_stretch_waits(void)
+{
+	static const struct fq_step script[] = {
+	        FQ_HANDSHAKE,
+	        {.kind = FQK_FLOOD,
+	         .name = "BALLOON_CHANGE",
+	         .value = "{\"actual\": 1073741824}",
+	         .count = 1000,
+	         .delay_ms = 30000,
+	         .hangup_ok = true},
+	};
+	_cleanup_rig_ struct rig r = {0};
+	struct qr_error err = {0};
+	int64_t t0;
+	int n;
+
+	RIG_START(r, script, true);
+	t0 = now_ms();
+	CHECK_INT(qmp_wait_event(r.c, "RESET", NULL, NULL, SHORT_MS, NULL, &err), -1);
+	CHECK(now_ms() - t0 < HANG_MS);
+	CHECK_KIND(err, QR_ERR_TIMEOUT);
+	CHECK(qmp_dropped_events(r.c) > 0);
+
+	qmp_set_event_filter(r.c, keep_reset);
+	t0 = now_ms();
+	CHECK_INT(qmp_wait_event(r.c, "RESET", NULL, NULL, 0, NULL, &err), -1);
+	CHECK(now_ms() - t0 < HANG_MS);
+	CHECK_KIND(err, QR_ERR_TIMEOUT);
+
+	qmp_set_event_filter(r.c, NULL);
+	t0 = now_ms();
+	n = qmp_poll_events(r.c, SHORT_MS, &err);
+	CHECK(now_ms() - t0 < HANG_MS);
+	CHECK(n > 0);
+	CHECK(qmp_queued_event_bytes(r.c) <= QMP_MAX_QUEUED_BYTES);
+	CHECK(qmp_queued_events(r.c) <= QMP_MAX_QUEUED_EVENTS);
+}
+
 TEST_MAIN(test_handshake, test_handshake_failures, test_split_reads, test_many_objects_in_one_write,
           test_line_endings, test_error_without_id, test_other_ids_dropped,
           test_late_reply_after_timeout, test_events_queued_before_reply,
           test_virtio_device_deleted_while_waiting, test_event_wait_timeout, test_silent_peer,
           test_peer_closes, test_malformed_stream, test_error_class_kept,
           test_getfd_passes_descriptor, test_hmp, test_oversized_message, test_event_queue_overflow,
-          test_poll_events)
+          test_poll_events, test_max_message_bound, test_max_message_exact,
+          test_max_message_applies_to_events, test_event_byte_budget, test_event_over_budget_alone,
+          test_event_filter, test_awaited_event_bypasses_filter, test_flood_cannot_stretch_waits)
