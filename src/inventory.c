@@ -345,8 +345,8 @@ static int collect_usb_ports(struct qmp_client *c, const struct qdev_list *devs,
 
 /* NICs and netdevs, from "info network" */
 
-static int add_queue(struct inv_backend *b, const struct infonet_client *cl, int pidfd, pid_t pid,
-                     bool look, struct qr_error *err)
+static int add_queue(struct inv_backend *b, const struct infonet_client *cl,
+                     const struct qr_proc *proc, bool look, struct qr_error *err)
 {
 	struct inv_queue *nq = realloc(b->queues, (b->n_queues + 1) * sizeof(*nq)), *q;
 
@@ -361,7 +361,7 @@ static int add_queue(struct inv_backend *b, const struct infonet_client *cl, int
 	if (cl->fd < 0)
 		return 0;
 	if (look)
-		tap_inspect_qemu_fd(pidfd, pid, cl->fd, &q->tap);
+		tap_inspect_qemu_fd(proc, cl->fd, &q->tap);
 	else
 		snprintf(q->tap.why, sizeof(q->tap.why), "host not inspected");
 	switch (q->tap.state) {
@@ -448,9 +448,10 @@ static int collect_nics(struct qmp_client *c, const struct qdev_list *devs,
                         struct qr_error *err)
 {
 	_cleanup_free_ char *text = NULL;
-	_cleanup_close_ int pidfd = -1;
+	struct qr_proc own = QR_PROC_INIT;
+	const struct qr_proc *proc = opts->proc;
 	struct infonet in;
-	bool look = !opts->no_host && inv->pid > 0;
+	bool look = !opts->no_host && (proc || inv->pid > 0);
 	size_t i, j;
 	int r = -1;
 
@@ -461,13 +462,16 @@ static int collect_nics(struct qmp_client *c, const struct qdev_list *devs,
 		return -1;
 	}
 
-	if (look) {
+	if (look && !proc) {
 		struct qr_error e2;
 
-		pidfd = tap_pidfd_open(inv->pid, &e2);
-		if (pidfd < 0)
+		/* /proc is still readable without a pidfd; proc_open_pid()
+		 * leaves what it could open in @own
+		 */
+		if (proc_open_pid(inv->pid, &own, &e2) < 0)
 			str_copy(inv->tap_note, sizeof(inv->tap_note), e2.msg);
-	} else {
+		proc = &own;
+	} else if (!look) {
 		snprintf(inv->tap_note, sizeof(inv->tap_note), "%s",
 		         opts->no_host ? "host taps not inspected (--no-host)"
 		                       : "QEMU's pid is unknown: host taps not inspected");
@@ -502,7 +506,7 @@ static int collect_nics(struct qmp_client *c, const struct qdev_list *devs,
 				}
 				if (check_queue_order("netdev", b->id, b->n_queues, e->peer.index,
 				                      err) < 0 ||
-				    add_queue(b, &e->peer, pidfd, inv->pid, look, err) < 0)
+				    add_queue(b, &e->peer, proc, look, err) < 0)
 					goto out;
 			}
 		} else {
@@ -513,7 +517,7 @@ static int collect_nics(struct qmp_client *c, const struct qdev_list *devs,
 			if (!b)
 				goto out;
 			if (check_queue_order("netdev", b->id, b->n_queues, cl->index, err) < 0 ||
-			    add_queue(b, cl, pidfd, inv->pid, look, err) < 0)
+			    add_queue(b, cl, proc, look, err) < 0)
 				goto out;
 		}
 	}
@@ -557,6 +561,7 @@ static int collect_nics(struct qmp_client *c, const struct qdev_list *devs,
 	r = 0;
 out:
 	infonet_free(&in);
+	proc_close(&own);
 	return r;
 }
 
@@ -671,7 +676,7 @@ int inventory_collect(struct qmp_client *c, const struct inventory_opts *opts,
 		opts = &defaults;
 	memset(inv, 0, sizeof(*inv));
 	inv->version = *qmp_get_version(c);
-	inv->pid = opts->pid > 0 ? opts->pid : qmp_peer_pid(c);
+	inv->pid = opts->proc ? opts->proc->pid : opts->pid > 0 ? opts->pid : qmp_peer_pid(c);
 
 	if (collect_machine(c, inv, err) < 0 ||
 	    list_qdevs(c, "/machine/peripheral", false, &devs, err) < 0 ||

@@ -52,7 +52,9 @@ struct nic_fds {
  * @plan:	plan
  * @opts:	options
  * @rep:	report being filled
- * @pidfd:	QEMU's pidfd, -1 until a host step needs it
+ * @proc:	QEMU held by pidfd: @opts->proc, or @own; NULL until a host
+ *		step needs it
+ * @own:	the handle opened from @opts->pid when the caller gave none
  * @nics:	per plan NIC
  * @pending:	devices whose unplug waits for reset (ACPI)
  * @n_pending:	number of @pending
@@ -63,7 +65,8 @@ struct exec {
 	const struct plan *plan;
 	const struct remap_opts *opts;
 	struct remap_report *rep;
-	int pidfd;
+	const struct qr_proc *proc;
+	struct qr_proc own;
 	struct nic_fds *nics;
 	const char **pending;
 	size_t n_pending;
@@ -90,17 +93,29 @@ static void nic_fds_close(struct nic_fds *n)
 	n->n_old = 0;
 }
 
-/* Get QEMU's pidfd the first time a host step needs it. */
-static int need_pidfd(struct exec *x, struct qr_error *err)
+/*
+ * QEMU's handle, the first time a host step needs it; each later use checks
+ * that QEMU is still the process it was (its pidfd alive), so nothing is ever
+ * copied from or done to a process that took over its pid.
+ */
+static int need_proc(struct exec *x, struct qr_error *err)
 {
-	if (x->pidfd >= 0)
-		return 0;
-	if (x->opts->pid <= 0)
-		return qr_err_set(err, QR_ERR_STATE,
-		                  "QEMU's pid is unknown (the QMP socket gave no peer "
-		                  "credentials); pass --pid");
-	x->pidfd = tap_pidfd_open(x->opts->pid, err);
-	return x->pidfd < 0 ? -1 : 0;
+	if (!x->proc) {
+		if (x->opts->proc) {
+			x->proc = x->opts->proc;
+		} else if (x->opts->pid <= 0) {
+			return qr_err_set(err, QR_ERR_STATE,
+			                  "QEMU's pid is unknown (the QMP socket gave no peer "
+			                  "credentials); pass --pid");
+		} else {
+			if (proc_open_pid(x->opts->pid, &x->own, err) < 0)
+				return -1;
+			x->proc = &x->own;
+		}
+	}
+	if (!proc_alive(x->proc))
+		return qr_err_sys(err, ESRCH, "QEMU (pid %d) has exited", (int)x->proc->pid);
+	return 0;
 }
 
 /*
@@ -120,10 +135,10 @@ static int do_tap_queue(struct exec *x, const struct plan_nic *pn, struct nic_fd
 		                  "(CAP_SYS_PTRACE to copy QEMU's queue fds, CAP_NET_ADMIN to open "
 		                  "a queue); see 'qremap inspect' for why it could not see it",
 		                  pn->orig_netdev);
-	if (need_pidfd(x, err) < 0)
+	if (need_proc(x, err) < 0)
 		return -1;
 	for (unsigned q = 0; q < pn->n_old; q++) {
-		int fd = tap_get_queue_fd(x->pidfd, pn->old_fds[q], err);
+		int fd = tap_get_queue_fd(x->proc->pidfd, pn->old_fds[q], err);
 
 		if (fd < 0)
 			return qr_err_prefix(err, "copying queue %u (QEMU fd %d) of %s", q,
@@ -271,7 +286,7 @@ static int do_verify_nic(struct exec *x, const struct plan_nic *pn, struct nic_f
 	if (fresh_detached)
 		return qr_err_set(err, QR_ERR_STATE,
 		                  "the one attached queue of %s is not the new one", pn->tap);
-	if (tap_qemu_tun_fds(x->opts->pid, pn->tap, fds, 8, &nfds, err) < 0)
+	if (need_proc(x, err) < 0 || tap_qemu_tun_fds(x->proc, pn->tap, fds, 8, &nfds, err) < 0)
 		return -1;
 	if (nfds != 1)
 		return qr_err_set(err, QR_ERR_STATE, "QEMU holds %zu descriptors for tap %s, not 1",
@@ -476,22 +491,29 @@ static int rollback(struct exec *x, size_t upto)
 static bool qemu_has_exited(struct exec *x)
 {
 	struct pollfd p = {.events = POLLIN};
-	_cleanup_close_ int own = -1;
+	struct qr_proc tmp = QR_PROC_INIT;
 	bool lost = x->rep->error.kind == QR_ERR_DISCONNECTED ||
 	            x->rep->undo_error.kind == QR_ERR_DISCONNECTED;
+	bool gone;
 
-	if (x->rep->outcome == REMAP_DONE || x->opts->pid <= 0)
+	if (x->rep->outcome == REMAP_DONE)
 		return false;
-	p.fd = x->pidfd;
-	if (p.fd < 0) {
+	if (x->proc || x->opts->proc) {
+		p.fd = (x->proc ? x->proc : x->opts->proc)->pidfd;
+	} else {
 		struct qr_error e = {0};
 
-		own = tap_pidfd_open(x->opts->pid, &e);
-		if (own < 0)
+		if (x->opts->pid <= 0)
+			return false;
+		if (proc_open_pid(x->opts->pid, &tmp, &e) < 0 && tmp.pidfd < 0) {
+			proc_close(&tmp);
 			return e.errnum == ESRCH;
-		p.fd = own;
+		}
+		p.fd = tmp.pidfd;
 	}
-	return poll(&p, 1, lost ? QEMU_EXIT_WAIT_MS : 0) == 1;
+	gone = poll(&p, 1, lost ? QEMU_EXIT_WAIT_MS : 0) == 1;
+	proc_close(&tmp);
+	return gone;
 }
 
 /**
@@ -506,7 +528,7 @@ static bool qemu_has_exited(struct exec *x)
 int remap_apply(struct qmp_client *c, const struct plan *plan, const struct remap_opts *opts,
                 struct remap_report *rep)
 {
-	struct exec x = {.c = c, .plan = plan, .opts = opts, .rep = rep, .pidfd = -1};
+	struct exec x = {.c = c, .plan = plan, .opts = opts, .rep = rep, .own = QR_PROC_INIT};
 	int saved_timeout = qmp_get_timeout(c);
 	struct timespec t_all;
 	int r = -1;
@@ -613,8 +635,7 @@ out:
 	}
 	for (size_t i = 0; i < plan->n_nics; i++)
 		nic_fds_close(&x.nics[i]);
-	if (x.pidfd >= 0)
-		close(x.pidfd);
+	proc_close(&x.own);
 	free(x.nics);
 	free(x.pending);
 	qmp_set_timeout(c, saved_timeout);

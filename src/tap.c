@@ -21,31 +21,12 @@
 
 #include "qremap/tap.h"
 
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
 #ifndef SYS_pidfd_getfd
 #define SYS_pidfd_getfd 438
 #endif
 
 #define TUN_MAJOR 10
 #define TUN_MINOR 200
-
-/**
- * tap_pidfd_open() - get a pidfd for QEMU
- * @pid:	QEMU's pid
- * @err:	error object
- *
- * Return: the pidfd, -1 on failure
- */
-int tap_pidfd_open(pid_t pid, struct qr_error *err)
-{
-	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
-
-	if (fd < 0)
-		return qr_err_sys(err, errno, "pidfd_open(%d)", (int)pid);
-	return fd;
-}
 
 /**
  * tap_get_queue_fd() - duplicate one of QEMU's descriptors into this process
@@ -158,35 +139,32 @@ unsigned long tap_netns_ino_self(void)
 	return (unsigned long)st.st_ino;
 }
 
-/* Read "iff:\t<name>" from /proc/<pid>/fdinfo/<fd>; 1 found, 0 not a tun, -1 error */
-static int fdinfo_iff(pid_t pid, int qemu_fd, char ifname[IFNAMSIZ], int *errnum)
+/*
+ * Read "iff:\t<name>" from fdinfo/<fd> of @p; 1 found, 0 not a tun, -1 error
+ * (errno in @errnum)
+ */
+static int fdinfo_iff(const struct qr_proc *p, int qemu_fd, char ifname[IFNAMSIZ], int *errnum)
 {
-	char path[64], line[256];
-	FILE *f;
-	int found = 0;
+	char rel[32], buf[1024], *line;
+	struct qr_error e;
 
-	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)pid, qemu_fd);
-	f = fopen(path, "re");
-	if (!f) {
-		*errnum = errno;
+	snprintf(rel, sizeof(rel), "fdinfo/%d", qemu_fd);
+	if (proc_read_file(p, rel, buf, sizeof(buf), NULL, &e) < 0) {
+		*errnum = e.errnum ? e.errnum : EIO;
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "iff:\t", 5)) {
-			line[strcspn(line, "\n")] = '\0';
-			str_copy(ifname, IFNAMSIZ, line + 5);
-			found = 1;
-			break;
-		}
-	}
-	(void)fclose(f); /* read only: nothing buffered to lose */
-	return found;
+	line = strstr(buf, "iff:\t");
+	if (!line || (line != buf && line[-1] != '\n'))
+		return 0;
+	line += 5;
+	line[strcspn(line, "\n")] = '\0';
+	str_copy(ifname, IFNAMSIZ, line);
+	return 1;
 }
 
 /**
  * tap_inspect_qemu_fd() - describe one tun descriptor of QEMU
- * @pidfd:	pidfd of QEMU, or -1 to use only /proc
- * @pid:	QEMU's pid
+ * @p:		QEMU (its pidfd may be -1: then only /proc is read)
  * @qemu_fd:	descriptor number inside QEMU
  * @out:	result; @out->why says what could not be learnt
  *
@@ -195,15 +173,15 @@ static int fdinfo_iff(pid_t pid, int qemu_fd, char ifname[IFNAMSIZ], int *errnum
  *
  * Return: 0
  */
-int tap_inspect_qemu_fd(int pidfd, pid_t pid, int qemu_fd, struct tap_queue_info *out)
+int tap_inspect_qemu_fd(const struct qr_proc *p, int qemu_fd, struct tap_queue_info *out)
 {
 	struct qr_error e;
 	int fd = -1, errnum = 0, r;
 
 	memset(out, 0, sizeof(*out));
 	out->qemu_fd = qemu_fd;
-	if (pidfd >= 0)
-		fd = tap_get_queue_fd(pidfd, qemu_fd, &e);
+	if (p->pidfd >= 0)
+		fd = tap_get_queue_fd(p->pidfd, qemu_fd, &e);
 	if (fd >= 0) {
 		bool detached;
 
@@ -225,15 +203,15 @@ int tap_inspect_qemu_fd(int pidfd, pid_t pid, int qemu_fd, struct tap_queue_info
 	}
 
 	/* no pidfd_getfd: the name is still in fdinfo, the state is not */
-	r = fdinfo_iff(pid, qemu_fd, out->ifname, &errnum);
+	r = fdinfo_iff(p, qemu_fd, out->ifname, &errnum);
 	if (r > 0) {
 		out->is_tun = true;
 		snprintf(out->why, sizeof(out->why), "queue state unknown: %.130s",
-		         pidfd >= 0 ? e.msg : "pidfd_open failed");
+		         p->pidfd >= 0 ? e.msg : "no pidfd for QEMU");
 	} else if (r == 0) {
 		snprintf(out->why, sizeof(out->why), "QEMU fd %d is not a tun file", qemu_fd);
 	} else {
-		snprintf(out->why, sizeof(out->why), "cannot read /proc/%d/fdinfo/%d: %s", (int)pid,
+		snprintf(out->why, sizeof(out->why), "cannot read /proc/%d/fdinfo/%d: %s", (int)p->pid,
 		         qemu_fd, strerror(errnum));
 	}
 	return 0;
@@ -241,7 +219,7 @@ int tap_inspect_qemu_fd(int pidfd, pid_t pid, int qemu_fd, struct tap_queue_info
 
 /**
  * tap_qemu_tun_fds() - every descriptor of a process that is a queue of a tap
- * @pid:	process (QEMU)
+ * @p:		process (QEMU)
  * @ifname:	tap name
  * @fds:	result array
  * @max:	its size
@@ -253,20 +231,24 @@ int tap_inspect_qemu_fd(int pidfd, pid_t pid, int qemu_fd, struct tap_queue_info
  * another namespace would match too, so callers compare namespaces when it
  * matters.
  *
- * Return: 0 on success, -1 if /proc/<pid>/fdinfo can't be read
+ * Return: 0 on success, -1 if /proc/PID/fdinfo can't be read
  */
-int tap_qemu_tun_fds(pid_t pid, const char *ifname, int *fds, size_t max, size_t *n,
-                     struct qr_error *err)
+int tap_qemu_tun_fds(const struct qr_proc *p, const char *ifname, int *fds, size_t max,
+                     size_t *n, struct qr_error *err)
 {
-	char path[64];
 	struct dirent *de;
 	DIR *d;
+	int dfd;
 
 	*n = 0;
-	snprintf(path, sizeof(path), "/proc/%d/fdinfo", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return qr_err_sys(err, errno, "cannot list %s", path);
+	dfd = proc_openat(p, "fdinfo", O_RDONLY | O_DIRECTORY, err);
+	if (dfd < 0)
+		return -1;
+	d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return qr_err_sys(err, errno, "cannot list /proc/%d/fdinfo", (int)p->pid);
+	}
 	while ((de = readdir(d))) {
 		unsigned long long v;
 		char name[IFNAMSIZ];
@@ -274,7 +256,7 @@ int tap_qemu_tun_fds(pid_t pid, const char *ifname, int *fds, size_t max, size_t
 
 		if (parse_uint(de->d_name, 0x7fffffff, &v) < 0)
 			continue;
-		if (fdinfo_iff(pid, (int)v, name, &errnum) <= 0)
+		if (fdinfo_iff(p, (int)v, name, &errnum) <= 0)
 			continue;
 		if (strcmp(name, ifname))
 			continue;

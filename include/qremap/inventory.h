@@ -224,10 +224,13 @@ struct vm_inventory {
 /**
  * struct inventory_opts - how to collect
  * @pid:	QEMU's pid if known better than SO_PEERCRED, else 0
+ * @proc:	QEMU held by its pidfd (qremapd), used instead of @pid; NULL
+ *		to open one from @pid or SO_PEERCRED
  * @no_host:	don't look at host taps (no /proc, no pidfd)
  */
 struct inventory_opts {
 	pid_t pid;
+	const struct qr_proc *proc;
 	bool no_host;
 };
 

@@ -43,6 +43,8 @@ enum remap_outcome {
 /**
  * struct remap_opts - how to apply
  * @pid:		QEMU's pid (for pidfd_getfd and /proc checks)
+ * @proc:		QEMU held by its pidfd (qremapd), used instead of @pid;
+ *			NULL to open a handle from @pid
  * @quit_on_unsafe:	send "quit" to QEMU if the outcome is REMAP_UNSAFE, so
  *			that a half-remapped guest never runs
  * @fail_step:		test hook: make step @fail_step (1-based) fail as if
@@ -54,6 +56,7 @@ enum remap_outcome {
  */
 struct remap_opts {
 	pid_t pid;
+	const struct qr_proc *proc;
 	bool quit_on_unsafe;
 	unsigned fail_step;
 	unsigned stop_step;

@@ -789,20 +789,22 @@ static void host_expected(const struct fq_script *sc, unsigned n_old, bool detac
 static void fresh_flags(pid_t qemu, struct run *out)
 {
 	struct qr_error err = {0};
+	struct qr_proc p;
 	char ifname[IFNAMSIZ];
-	int pidfd, fd;
 	bool detached;
+	int fd;
 
 	out->fresh_flags = 0;
-	pidfd = tap_pidfd_open(qemu, &err);
-	if (pidfd < 0)
+	if (proc_open_pid(qemu, &p, &err) < 0) {
+		proc_close(&p);
 		return;
-	fd = tap_get_queue_fd(pidfd, FRESH_FD, &err);
+	}
+	fd = tap_get_queue_fd(p.pidfd, FRESH_FD, &err);
 	if (fd >= 0 && tap_fd_info(fd, ifname, &out->fresh_flags, &detached, &err) < 0)
 		out->fresh_flags = 0;
 	if (fd >= 0)
 		close(fd);
-	close(pidfd);
+	proc_close(&p);
 }
 
 /**
@@ -814,18 +816,26 @@ static void fresh_flags(pid_t qemu, struct run *out)
 static void look_at_tap(const struct fixture *f, pid_t qemu, struct run *out)
 {
 	struct qr_error err = {0};
+	struct qr_proc self, p;
 	size_t n = 0;
 	int fds[8];
 
 	memset(&out->link, 0, sizeof(out->link));
 	tap_link_queues(-1, f->tap, &out->attached, &out->detached, &out->link);
-	if (tap_qemu_tun_fds(getpid(), f->tap, fds, ARRAY_SIZE(fds), &out->ours, &err) < 0) {
+	if (proc_open_pid(getpid(), &self, &err) < 0 ||
+	    tap_qemu_tun_fds(&self, f->tap, fds, ARRAY_SIZE(fds), &out->ours, &err) < 0) {
 		fprintf(stderr, "our own descriptors: %s\n", err.msg);
 		out->ours = ARRAY_SIZE(fds) + 1;
 	}
-	/* a QEMU that died is a zombie until reaped: it holds nothing */
-	out->qemu =
-	        tap_qemu_tun_fds(qemu, f->tap, fds, ARRAY_SIZE(fds), &n, &err) < 0 ? -1 : (long)n;
+	proc_close(&self);
+	/* a QEMU that died (a zombie until reaped) holds nothing */
+	if (proc_open_pid(qemu, &p, &err) < 0)
+		out->qemu = err.errnum == ESRCH ? 0 : -1;
+	else
+		out->qemu = tap_qemu_tun_fds(&p, f->tap, fds, ARRAY_SIZE(fds), &n, &err) < 0
+		                    ? -1
+		                    : (long)n;
+	proc_close(&p);
 	fresh_flags(qemu, out);
 }
 
