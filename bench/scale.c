@@ -279,9 +279,7 @@ static bool scale_run(const struct bench_opts *o, const char *qemu, unsigned n, 
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return false;
 	snprintf(d.dir, sizeof(d.dir), "%.250s", dir);
-	/* "": don't ask an Incus on this machine for the VMs' profiles */
-	if (!fx_daemon_start(&d, o->qremapd, profile,
-	                     (const char *const[]){"--incus-socket", "", NULL}))
+	if (!fx_daemon_start(&d, o->qremapd, profile, n, NULL))
 		return false;
 	memset(vms, 0, sizeof(vms));
 	for (unsigned i = 0; i < n && ok; i++) {

@@ -19,18 +19,21 @@
 
 static void profile_usage(FILE *f)
 {
-	fprintf(f, "Usage: qremap profile check FILE|NAME...\n"
-	           "       qremap profile show [--json] FILE|NAME\n"
-	           "       qremap profile list\n"
-	           "\n"
-	           "  check   validate profiles: every error as FILE:LINE:COL: what; how to fix,\n"
-	           "          then warnings for settings that load but are known traps\n"
-	           "  show    the resolved profile, every default filled in (YAML-like, or\n"
-	           "          --json)\n"
-	           "  list    profiles found in ./profiles, /etc/qremap/profiles,\n"
-	           "          /usr/share/qremap/profiles (earlier directories win)\n"
-	           "\n"
-	           "A NAME is looked up as NAME.yaml in those directories.\n");
+	fprintf(f,
+	        "Usage: qremap profile check FILE|NAME...\n"
+	        "       qremap profile show [--json] FILE|NAME\n"
+	        "       qremap profile list\n"
+	        "\n"
+	        "  check   validate profiles: every error as FILE:LINE:COL: what; how to fix,\n"
+	        "          then warnings for settings that load but are known traps\n"
+	        "  show    the resolved profile, every default filled in (YAML-like, or\n"
+	        "          --json)\n"
+	        "  list    profiles found in %s, %s\n"
+	        "          (earlier directories win)\n"
+	        "\n"
+	        "A NAME is looked up as NAME.yaml in those directories; a path (with a\n"
+	        "'/' or ending in .yaml) is read as it is.\n",
+	        profile_search_dirs()[0], profile_search_dirs()[1]);
 }
 
 /**

@@ -79,8 +79,7 @@ static int read_uid(struct qr_proc *p, struct qr_error *err)
 	line += 6;
 	line[strcspn(line, "\t\n")] = '\0';
 	if (parse_uint(line, 0xfffffffeULL, &v) < 0)
-		return qr_err_set(err, QR_ERR_PARSE, "process %d: bad Uid '%s'", (int)p->pid,
-		                  line);
+		return qr_err_set(err, QR_ERR_PARSE, "process %d: bad Uid '%s'", (int)p->pid, line);
 	p->uid = (uid_t)v;
 	return 0;
 }
@@ -169,8 +168,7 @@ int proc_openat(const struct qr_proc *p, const char *rel, int flags, struct qr_e
 	int fd;
 
 	if (p->dirfd < 0)
-		return qr_err_set(err, QR_ERR_STATE, "no /proc handle for process %d",
-		                  (int)p->pid);
+		return qr_err_set(err, QR_ERR_STATE, "no /proc handle for process %d", (int)p->pid);
 	fd = openat(p->dirfd, rel, flags | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return qr_err_sys(err, errno, "cannot open /proc/%d/%s", (int)p->pid, rel);

@@ -1410,11 +1410,35 @@ int profile_load_string(const char *label, const char *yaml, size_t len, struct 
  */
 int profile_load_file(const char *path, struct profile *p, struct qr_error *err)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	return profile_load_path(path, 0, p, err);
+}
+
+/**
+ * profile_load_path() - load a profile from a YAML file, with open flags
+ * @path:	file to read; also the label in messages
+ * @flags:	PROFILE_NOFOLLOW: refuse a symbolic link (qremapd, as root)
+ * @p:		profile to fill; left untouched on failure
+ * @err:	error object, as for profile_load_file()
+ *
+ * The file is opened non-blocking, so a FIFO or device put where a profile
+ * should be is refused by the regular-file check instead of blocking the
+ * open (a FIFO without a writer would hang a daemon thread for good).
+ *
+ * Return: 0 on success, -1 on failure
+ */
+int profile_load_path(const char *path, unsigned flags, struct profile *p, struct qr_error *err)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
+	                                            (flags & PROFILE_NOFOLLOW ? O_NOFOLLOW : 0));
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0;
 	struct stat st;
 
+	if (fd < 0 && errno == ELOOP && (flags & PROFILE_NOFOLLOW))
+		return qr_err_set(err, QR_ERR_INVALID,
+		                  "cannot open profile %s: it is a symbolic link, which qremapd "
+		                  "does not follow (name the file itself)",
+		                  path);
 	if (fd < 0)
 		return qr_err_sys(err, errno, "cannot open profile %s", path);
 	if (fstat(fd, &st) < 0)

@@ -3,22 +3,35 @@
  * monitor, which remaps each VM at its pre-start stage
  *
  * Each VM's QEMU dials the daemon's socket when it starts (chardev socket,
- * server=off, reconnect-ms). The daemon identifies the peer (SO_PEERCRED
- * pid, which must be a QEMU binary; query-name), keeps the monitor, and runs
- * the handshake of handshake.h: on the first RESET it didn't cause itself,
- * it remaps with the VM's profile and writes the outcome to the VM's
- * status ringbuf, where Incus's pre-start scriptlet waits for it.
+ * server=off, reconnect-ms). The socket must accept QEMU running as nobody,
+ * so every local user can connect too: nothing a peer says is believed.
  *
- * One thread per VM: a VM whose QEMU hangs blocks only its own thread (and
- * only up to the profile's QMP timeout), never another VM's remap.
+ *  1. accept: the peer is held by a pidfd (SO_PEERPIDFD, proc.h); its uid
+ *     must be root's or QEMU's (Incus), or on --allow-uid (without Incus).
+ *     Connections are capped in total and, while unidentified, per uid.
+ *  2. identify, bounded (IDENTIFY_MS): with Incus, from Incus's own records
+ *     (peer.h), before a single QMP byte is read; without Incus, by
+ *     query-name, read with a small message limit, which must name a
+ *     --profile-for VM. A peer that can't be identified in time is dropped
+ *     having got nothing: no chardev, no remap, no answer.
+ *  3. an identified VM gets the status ringbuf, and on the first RESET it
+ *     didn't cause itself (the scriptlet's signal, handshake.h), its remap,
+ *     after checking that the pidfd is still that VM.
+ *
+ * One thread per connection: a VM whose QEMU hangs blocks only its own
+ * thread (and only up to the profile's QMP timeout), never another VM's
+ * remap.
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -32,28 +45,49 @@
 #include "qremap/incus.h"
 #include "qremap/inventory.h"
 #include "qremap/log.h"
+#include "qremap/names.h"
+#include "qremap/peer.h"
 #include "qremap/plan.h"
 #include "qremap/privilege.h"
+#include "qremap/proc.h"
 #include "qremap/profile.h"
 #include "qremap/qmp.h"
 #include "qremap/remap.h"
 
 #define DEFAULT_SOCKET    "/run/qremap/qremap.sock"
 #define DEFAULT_STATE_DIR "/run/qremap/state"
+#define DEFAULT_QEMU_USER "nobody" /* Incus: -run-with user=nobody */
 #define MAX_MAP           64
+#define MAX_ALLOW_UID     16
 #define IDLE_WAIT_MS      3600000 /* re-check the connection hourly while idle */
 #define SHUTDOWN_WAIT_MS  10000
+#define IDENTIFY_MS       10000 /* QEMU writes its pid file before it dials */
+#define IDENTIFY_POLL_MS  50
+#define ACCEPT_BACKOFF_MS 200 /* out of descriptors: wait, don't spin */
+#define MAX_SESSIONS      512 /* connections in all, identified or not */
+#define MAX_UNIDENTIFIED  64  /* connections not yet identified, in all */
+#define MAX_UNIDENT_UID   8   /* ... and per peer uid */
+/* Until identified, a peer's messages are small (greeting, query-name);
+ * after, the inventory's replies (qom-list, query-block) can be large.
+ */
+#define MSG_MAX_UNIDENTIFIED (64u << 10)
+#define MSG_MAX_IDENTIFIED   (1u << 20)
+#define QR_XSTR(x)           #x
+#define QR_STR(x)            QR_XSTR(x)
 
 /**
  * struct daemon_cfg - command-line configuration, read-only once threads run
  * @socket:	listening socket path
- * @state_dir:	where per-VM results are written (NAME.json)
- * @def_profile: profile for VMs with no mapping, or NULL
- * @map_vm:	VM names with a profile of their own
+ * @state_dir:	where per-VM results are written
+ * @def_profile: profile for Incus VMs with no other, or NULL
+ * @map_vm:	VMs with a profile of their own ("NAME" or "PROJECT/NAME")
  * @map_profile: their profiles
  * @n_map:	number of mappings
- * @any_peer:	accept peers whose executable isn't qemu-system-* (tests)
- * @incus:	Incus's socket, for user.qremap.profile ("" to not ask Incus)
+ * @incus:	Incus's socket ("" to run without Incus)
+ * @run_dir:	Incus's run directory (peer.h)
+ * @qemu_uid:	the uid Incus runs QEMU as
+ * @allow_uid:	without Incus: the peer uids served
+ * @n_allow:	their number
  */
 struct daemon_cfg {
 	const char *socket;
@@ -62,16 +96,33 @@ struct daemon_cfg {
 	const char *map_vm[MAX_MAP];
 	const char *map_profile[MAX_MAP];
 	size_t n_map;
-	bool any_peer;
 	const char *incus;
+	const char *run_dir;
+	uid_t qemu_uid;
+	uid_t allow_uid[MAX_ALLOW_UID];
+	size_t n_allow;
 };
 
 static struct daemon_cfg cfg = {
-        .socket = DEFAULT_SOCKET, .state_dir = DEFAULT_STATE_DIR, .incus = INCUS_DEFAULT_SOCKET};
+        .socket = DEFAULT_SOCKET,
+        .state_dir = DEFAULT_STATE_DIR,
+        .incus = INCUS_DEFAULT_SOCKET,
+        .run_dir = PEER_RUN_DIR,
+};
 static volatile sig_atomic_t got_term;
-static pthread_mutex_t busy_lock = PTHREAD_MUTEX_INITIALIZER;
+static int run_dirfd = -1;   /* Incus's run directory, with Incus */
+static int state_dirfd = -1; /* cfg.state_dir */
+
+/*
+ * Session accounting, under @lock: @sessions in all, @unident of them not
+ * identified yet, per uid in @uid_slot/@uid_count (at most MAX_UNIDENTIFIED
+ * uids can have one), and @busy remaps in progress, for a clean shutdown.
+ */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t busy_cond = PTHREAD_COND_INITIALIZER;
-static unsigned busy; /* remaps in progress, for a clean shutdown */
+static unsigned sessions, unident, busy;
+static uid_t uid_slot[MAX_UNIDENTIFIED];
+static unsigned uid_count[MAX_UNIDENTIFIED];
 
 static void on_term(int sig)
 {
@@ -80,119 +131,287 @@ static void on_term(int sig)
 }
 
 /**
- * struct session - one VM's connection
- * @fd:		accepted socket
- * @pid:	QEMU's pid (SO_PEERCRED)
- * @uid:	its uid (0 at launch, 65534 after Incus drops privileges)
+ * struct session - one connection
+ * @fd:		accepted socket (owned by @c once adopted)
+ * @proc:	the peer process, held by pidfd
+ * @exact:	@proc came from SO_PEERPIDFD (else pidfd_open of its pid)
+ * @identified:	counted as identified (no longer in the per-uid quota)
+ * @id:		which VM it is
+ * @label:	"vm NAME" or "vm PROJECT/NAME" for messages
  */
 struct session {
 	int fd;
-	pid_t pid;
-	uid_t uid;
+	struct qr_proc proc;
+	bool exact;
+	bool identified;
+	struct peer_id id;
+	char label[160];
 };
 
-/* Whether @pid runs a qemu-system-* binary. */
-static bool is_qemu(pid_t pid)
-{
-	char path[64], exe[PATH_MAX];
-	const char *base;
-	ssize_t n;
+/**
+ * struct ratelimit - one kind of warning an attacker can cause
+ * @lock:	protects the rest
+ * @last:	when one was last printed (now_ms()), 0 never
+ * @suppressed:	how many were left out since
+ */
+struct ratelimit {
+	pthread_mutex_t lock;
+	int64_t last;
+	unsigned suppressed;
+};
 
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	n = readlink(path, exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return false;
-	exe[n] = '\0';
-	base = strrchr(exe, '/');
-	base = base ? base + 1 : exe;
-	return str_has_prefix(base, "qemu-system-");
+static struct ratelimit rl_refused = {.lock = PTHREAD_MUTEX_INITIALIZER};
+static struct ratelimit rl_accept = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/*
+ * Warnings an attacker can cause (refused connections, accept() failing)
+ * are rate-limited per kind: at most one line a second, with the number
+ * left out.
+ */
+static void warn_limited(struct ratelimit *rl, const char *fmt, ...) _printf_(2, 3);
+static void warn_limited(struct ratelimit *rl, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	int64_t now = now_ms();
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&rl->lock);
+	if (rl->last && now - rl->last < 1000) {
+		rl->suppressed++;
+		pthread_mutex_unlock(&rl->lock);
+		return;
+	}
+	if (rl->suppressed)
+		log_warn("%s (%u more like it not shown)", msg, rl->suppressed);
+	else
+		log_warn("%s", msg);
+	rl->last = now;
+	rl->suppressed = 0;
+	pthread_mutex_unlock(&rl->lock);
+}
+
+/* Find or take the slot of @uid in the unidentified table (lock held). */
+static int uid_index(uid_t uid, bool take)
+{
+	int free_slot = -1;
+
+	for (int i = 0; i < MAX_UNIDENTIFIED; i++) {
+		if (uid_count[i] && uid_slot[i] == uid)
+			return i;
+		if (!uid_count[i] && free_slot < 0)
+			free_slot = i;
+	}
+	if (take && free_slot >= 0)
+		uid_slot[free_slot] = uid;
+	return take ? free_slot : -1;
 }
 
 /*
- * The profile for VM @name, into @buf: --profile-for, else the instance's
- * user.qremap.profile in Incus (written by "qremap incus enable"), else
- * --default-profile. NULL if none.
+ * Admit a new unidentified connection from @uid, within the caps. Return:
+ * NULL if admitted, else why not.
  */
-static const char *profile_for(const char *name, char *buf, size_t len)
+static const char *admit(uid_t uid)
 {
-	struct qr_error err = {0};
-	json_t *inst = NULL;
-	char path[512];
+	const char *why = NULL;
+	int i;
 
+	pthread_mutex_lock(&lock);
+	i = uid_index(uid, true);
+	if (sessions >= MAX_SESSIONS)
+		why = "too many connections (" QR_STR(MAX_SESSIONS) ")";
+	else if (unident >= MAX_UNIDENTIFIED || i < 0)
+		why = "too many unidentified connections (" QR_STR(MAX_UNIDENTIFIED) ")";
+	else if (uid_count[i] >= MAX_UNIDENT_UID)
+		why = "too many unidentified connections from this uid (" QR_STR(
+		        MAX_UNIDENT_UID) ")";
+	if (!why) {
+		sessions++;
+		unident++;
+		uid_count[i]++;
+	}
+	pthread_mutex_unlock(&lock);
+	return why;
+}
+
+/* The session is identified (@identified true) or gone: out of the quota. */
+static void leave_unidentified(uid_t uid)
+{
+	int i;
+
+	pthread_mutex_lock(&lock);
+	i = uid_index(uid, false);
+	if (i >= 0)
+		uid_count[i]--;
+	unident--;
+	pthread_mutex_unlock(&lock);
+}
+
+static void session_end(struct session *s)
+{
+	if (!s->identified)
+		leave_unidentified(s->proc.uid);
+	pthread_mutex_lock(&lock);
+	sessions--;
+	pthread_mutex_unlock(&lock);
+	proc_close(&s->proc);
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s);
+}
+
+static void busy_add(int delta)
+{
+	pthread_mutex_lock(&lock);
+	busy = (unsigned)((int)busy + delta);
+	pthread_cond_broadcast(&busy_cond);
+	pthread_mutex_unlock(&lock);
+}
+
+/* Whether @uid may be served: QEMU's (with Incus) or an allowed one. */
+static bool uid_allowed(uid_t uid)
+{
+	if (cfg.incus[0])
+		return uid == 0 || uid == cfg.qemu_uid;
+	for (size_t i = 0; i < cfg.n_allow; i++)
+		if (cfg.allow_uid[i] == uid)
+			return true;
+	return false;
+}
+
+/*
+ * The profile argument for VM @id: --profile-for (PROJECT/NAME, or NAME in
+ * the default project), else Incus's user.qremap.profile, else
+ * --default-profile (Incus only). @from_incus says it came from Incus (and
+ * so must be a plain name). NULL if none.
+ */
+static const char *profile_for(const struct session *s, bool *from_incus)
+{
+	char full[2 * PEER_NAME_MAX + 2];
+
+	*from_incus = false;
+	snprintf(full, sizeof(full), "%s/%s", s->id.project, s->id.name);
 	for (size_t i = 0; i < cfg.n_map; i++)
-		if (!strcmp(cfg.map_vm[i], name))
+		if (!strcmp(cfg.map_vm[i], full) ||
+		    (!strcmp(s->id.project, "default") && !strcmp(cfg.map_vm[i], s->id.name)))
 			return cfg.map_profile[i];
-	if (cfg.incus[0] && access(cfg.incus, F_OK) == 0) {
-		snprintf(path, sizeof(path), "/1.0/instances/%s", name);
-		if (incus_request(cfg.incus, "GET", path, NULL, NULL, &inst, NULL, 0, &err) == 0) {
-			const char *p = json_string_value(json_object_get(
-			        json_object_get(inst, "config"), INCUS_KEY_PROFILE));
-
-			if (p && p[0]) {
-				snprintf(buf, len, "%s", p);
-				json_decref(inst);
-				return buf;
-			}
-			json_decref(inst);
-		} else {
-			log_debug("vm %s: no profile from Incus: %s", name, err.msg);
-		}
+	if (!cfg.incus[0])
+		return NULL;
+	if (s->id.profile[0]) {
+		*from_incus = true;
+		return s->id.profile;
 	}
 	return cfg.def_profile;
 }
 
-/* Tell the scriptlet: one line in the status ringbuf. */
-static void report_status(struct qmp_client *c, const char *name, const char *line)
+/* Tell the scriptlet: one line in the status ringbuf, valid UTF-8. */
+static void report_status(struct qmp_client *c, const struct session *s, const char *line)
 {
 	struct qr_error err = {0};
 	char buf[640];
 
-	snprintf(buf, sizeof(buf), "%s\n", line);
+	snprintf(buf, sizeof(buf), "%s", line);
+	utf8_truncate(buf, sizeof(buf) - 2);
+	utf8_sanitize(buf);
+	strcat(buf, "\n");
 	if (qmp_executef(c, NULL, &err, "ringbuf-write", "{s:s, s:s, s:s}", "device",
 	                 HANDSHAKE_CHARDEV, "data", buf, "format", "utf8") < 0)
-		log_error("vm %s: could not post the result: %s", name, err.msg);
+		log_error("%s: could not post the result: %s", s->label, err.msg);
 }
 
-/* Keep the last result where 'qremap incus status' finds it. */
-static void save_state(const char *name, json_t *j)
+/*
+ * Keep the last result where 'qremap incus status' finds it: a fresh
+ * temporary file (O_EXCL, no links followed) renamed over the old one,
+ * inside the state directory opened at start-up.
+ */
+static void save_state(const struct session *s, json_t *j)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	char name[PATH_MAX], tmp[PATH_MAX + 32];
+	_cleanup_free_ char *text = json_dumps(j, JSON_INDENT(2));
+	struct qr_error err = {0};
+	size_t len, off = 0;
+	int fd;
 
-	if (mkdir(cfg.state_dir, 0755) < 0 && errno != EEXIST)
+	if (state_dirfd < 0 || !text)
 		return;
-	snprintf(path, sizeof(path), "%s/%s.json", cfg.state_dir, name);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (json_dump_file(j, tmp, JSON_INDENT(2)) == 0 && rename(tmp, path) == 0)
+	if (incus_state_file_name(name, sizeof(name), s->id.project, s->id.name, &err) < 0) {
+		log_error("%s: state file: %s", s->label, err.msg);
 		return;
-	unlink(tmp);
+	}
+	snprintf(tmp, sizeof(tmp), ".%s.%d.tmp", name, (int)gettid());
+	fd = openat(state_dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST && unlinkat(state_dirfd, tmp, 0) == 0)
+		fd = openat(state_dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		            0600);
+	if (fd < 0) {
+		log_error("%s: state file %s/%s: %s", s->label, cfg.state_dir, tmp,
+		          strerror(errno));
+		return;
+	}
+	len = strlen(text);
+	while (off < len) {
+		ssize_t w = write(fd, text + off, len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	if (off < len || fsync(fd) < 0 || close(fd) < 0 ||
+	    renameat(state_dirfd, tmp, state_dirfd, name) < 0) {
+		if (off < len)
+			close(fd);
+		log_error("%s: state file %s/%s: %s", s->label, cfg.state_dir, name,
+		          strerror(errno ? errno : EIO));
+		unlinkat(state_dirfd, tmp, 0);
+	}
+}
+
+/* Load the profile named @arg; from Incus only a plain name, never a path. */
+static int load_profile(const struct session *s, const char *arg, bool from_incus,
+                        struct profile *prof, struct qr_error *err)
+{
+	char path[PATH_MAX];
+
+	if (from_incus ? profile_resolve_name(arg, path, sizeof(path), err) < 0
+	               : profile_resolve(arg, path, sizeof(path), err) < 0)
+		return -1;
+	log_info("%s: profile %s", s->label, path);
+	return profile_load_path(path, PROFILE_NOFOLLOW, prof, err);
 }
 
 /* The remap itself; returns the status line for the scriptlet in @line. */
-static void run_remap(struct qmp_client *c, const char *name, pid_t pid, char *line, size_t len)
+static void run_remap(struct qmp_client *c, struct session *s, char *line, size_t len)
 {
-	char pbuf[256];
-	const char *pname = profile_for(name, pbuf, sizeof(pbuf));
-	struct inventory_opts iopts = {.pid = pid};
-	char label[300];
-	struct remap_opts ropts = {.pid = pid, .quit_on_unsafe = true, .label = label};
+	bool from_incus;
+	const char *pname = profile_for(s, &from_incus);
+	struct inventory_opts iopts = {.pid = s->proc.pid, .proc = &s->proc};
+	struct remap_opts ropts = {
+	        .pid = s->proc.pid, .proc = &s->proc, .quit_on_unsafe = true, .label = s->label};
 	struct qr_error err = {0};
 	struct remap_report rep;
 	struct vm_inventory inv;
 	struct profile prof;
 	struct plan plan;
-	char path[PATH_MAX];
 	json_t *j;
 
-	snprintf(label, sizeof(label), "vm %s", name);
 	if (!pname) {
 		snprintf(line, len,
-		         HANDSHAKE_FAILED "no profile for VM %.200s (qremapd --profile-for "
-		                          "%.200s=PROFILE, or --default-profile)",
-		         name, name);
+		         HANDSHAKE_FAILED "no profile for VM %.150s (qremap incus enable, qremapd "
+		                          "--profile-for, or --default-profile)",
+		         s->label + 3);
 		return;
 	}
-	if (profile_resolve(pname, path, sizeof(path), &err) < 0 ||
-	    profile_load_file(path, &prof, &err) < 0) {
+	if (load_profile(s, pname, from_incus, &prof, &err) < 0) {
+		snprintf(line, len, HANDSHAKE_FAILED "%.500s", err.msg);
+		return;
+	}
+	/* the pidfd still this VM's, right before anything touches its taps */
+	if (cfg.incus[0] ? peer_recheck_incus(run_dirfd, &s->proc, &s->id, &err) < 0
+	                 : !proc_alive(&s->proc) && qr_err_sys(&err, ESRCH, "QEMU has exited")) {
 		snprintf(line, len, HANDSHAKE_FAILED "%.500s", err.msg);
 		return;
 	}
@@ -210,9 +429,10 @@ static void run_remap(struct qmp_client *c, const char *name, pid_t pid, char *l
 	inventory_free(&inv);
 	remap_apply(c, &plan, &ropts, &rep);
 	j = remap_report_to_json(&rep, &plan);
-	json_object_set_new(j, "vm", json_string(name));
+	json_object_set_new(j, "vm", json_string(s->id.name));
+	json_object_set_new(j, "project", json_string(s->id.project));
 	json_object_set_new(j, "profile", json_string(prof.name));
-	save_state(name, j);
+	save_state(s, j);
 	json_decref(j);
 	switch (rep.outcome) {
 	case REMAP_DONE:
@@ -248,37 +468,104 @@ static int make_status_chardev(struct qmp_client *c, struct qr_error *err)
 	return -1;
 }
 
-/* One VM, from connection to disconnection. */
+/*
+ * With Incus: who the peer is, from Incus, before any QMP is read. The pid
+ * file may lag the dial by a moment; wait for it, bounded, and give up early
+ * if the peer hangs up or exits.
+ */
+static int identify_incus(struct session *s, struct qr_error *err)
+{
+	int64_t deadline = now_ms() + IDENTIFY_MS;
+
+	for (;;) {
+		struct pollfd p = {.fd = s->fd, .events = POLLRDHUP};
+		int r = peer_identify_incus(cfg.incus, run_dirfd, &s->proc, &s->id, err);
+
+		if (r <= 0)
+			return r;
+		if (now_ms() >= deadline)
+			return qr_err_set(err, QR_ERR_TIMEOUT,
+			                  "no Incus VM has pid %d (no pid file in %s names it "
+			                  "within %d ms)",
+			                  (int)s->proc.pid, cfg.run_dir, IDENTIFY_MS);
+		if (poll(&p, 1, IDENTIFY_POLL_MS) > 0 || !proc_alive(&s->proc))
+			return qr_err_set(err, QR_ERR_DISCONNECTED,
+			                  "pid %d hung up or exited before it was identified",
+			                  (int)s->proc.pid);
+	}
+}
+
+/*
+ * Without Incus: the uid was allowed at accept; the name QEMU reports must
+ * be a valid instance name with a --profile-for.
+ */
+static int identify_local(struct session *s, struct qmp_client *c, struct qr_error *err)
+{
+	json_t *ret = NULL;
+	const char *name;
+	bool unused;
+	int r = -1;
+
+	if (qmp_handshake(c, IDENTIFY_MS, err) < 0 ||
+	    qmp_execute(c, "query-name", NULL, &ret, err) < 0)
+		return -1;
+	name = json_string_value(json_object_get(ret, "name"));
+	snprintf(s->id.project, sizeof(s->id.project), "default");
+	if (!name)
+		qr_err_set(err, QR_ERR_STATE, "QEMU has no -name");
+	else if (names_check_instance(name, err) < 0)
+		qr_err_prefix(err, "QEMU's -name");
+	else if (!str_copy(s->id.name, sizeof(s->id.name), name) || !profile_for(s, &unused))
+		qr_err_set(err, QR_ERR_STATE, "VM %s has no --profile-for: not served", name);
+	else
+		r = 0;
+	json_decref(ret);
+	return r;
+}
+
+/* One connection, from accept to hang-up. */
 static void *session_main(void *arg)
 {
-	struct session s = *(struct session *)arg;
+	struct session *s = arg;
 	_cleanup_(qmp_closep) struct qmp_client *c = NULL;
+	static const char *const only_reset[] = {"RESET", NULL};
 	struct qr_error err = {0};
-	char label[64], name[256] = "?", line[600];
-	json_t *ret = NULL;
+	char line[600], who[64], name[2 * PEER_NAME_MAX + 2];
 	bool remapped = false;
 
-	free(arg);
-	snprintf(label, sizeof(label), "QEMU pid %d", (int)s.pid);
-	if (qmp_adopt_fd(s.fd, label, &c, &err) < 0) {
-		log_error("%s: %s", label, err.msg);
-		return NULL;
+	snprintf(who, sizeof(who), "pid %d (uid %u)", (int)s->proc.pid, (unsigned)s->proc.uid);
+	if (cfg.incus[0] && identify_incus(s, &err) < 0) {
+		warn_limited(&rl_refused, "%s: not served: %s", who, err.msg);
+		goto out;
 	}
-	if (qmp_handshake(c, QMP_DEFAULT_TIMEOUT_MS, &err) < 0 ||
-	    qmp_execute(c, "query-name", NULL, &ret, &err) < 0) {
-		log_error("%s: %s", label, err.msg);
-		return NULL;
+	if (qmp_adopt_fd(s->fd, who, &c, &err) < 0) {
+		log_error("%s: %s", who, err.msg);
+		goto out;
 	}
-	snprintf(name, sizeof(name), "%s",
-	         str_or(json_string_value(json_object_get(ret, "name")), label));
-	json_decref(ret);
+	s->fd = -1;
+	qmp_set_max_message(c, MSG_MAX_UNIDENTIFIED);
+	qmp_set_event_filter(c, only_reset);
+	if (!cfg.incus[0] && identify_local(s, c, &err) < 0) {
+		warn_limited(&rl_refused, "%s: not served: %s", who, err.msg);
+		goto out;
+	}
+	peer_label(&s->id, name, sizeof(name));
+	snprintf(s->label, sizeof(s->label), "vm %s", name);
+	s->identified = true;
+	leave_unidentified(s->proc.uid);
+	qmp_set_max_message(c, MSG_MAX_IDENTIFIED);
+	if (cfg.incus[0] && qmp_handshake(c, QMP_DEFAULT_TIMEOUT_MS, &err) < 0) {
+		log_error("%s: %s", s->label, err.msg);
+		goto out;
+	}
 	if (make_status_chardev(c, &err) < 0) {
-		log_error("vm %s: cannot create the status ringbuf: %s", name, err.msg);
-		return NULL;
+		log_error("%s: cannot create the status ringbuf: %s", s->label, err.msg);
+		goto out;
 	}
-	log_info("vm %s: connected (QEMU %d.%d.%d, pid %d, uid %u), waiting for pre-start", name,
+	log_info("%s: connected (QEMU %d.%d.%d, pid %d, uid %u%s), waiting for pre-start", s->label,
 	         qmp_get_version(c)->major, qmp_get_version(c)->minor, qmp_get_version(c)->micro,
-	         (int)s.pid, (unsigned)s.uid);
+	         (int)s->proc.pid, (unsigned)s->proc.uid,
+	         s->exact ? "" : ", pid not pinned: kernel without SO_PEERPIDFD");
 
 	for (;;) {
 		json_t *ev = NULL;
@@ -291,63 +578,83 @@ static void *session_main(void *arg)
 		json_decref(ev);
 		if (remapped)
 			continue; /* Incus's own reset, or a guest reboot */
-		pthread_mutex_lock(&busy_lock);
-		busy++;
-		pthread_mutex_unlock(&busy_lock);
-		log_info("vm %s: pre-start signal, remapping", name);
-		run_remap(c, name, s.pid, line, sizeof(line));
+		busy_add(1);
+		log_info("%s: pre-start signal, remapping", s->label);
+		qmp_set_event_filter(c, NULL); /* the remap waits for DEVICE_DELETED */
+		run_remap(c, s, line, sizeof(line));
+		qmp_set_event_filter(c, only_reset);
 		/* resets the remap itself sent are not new signals */
 		while ((ev = qmp_take_event(c, "RESET", NULL, NULL)))
 			json_decref(ev);
-		report_status(c, name, line);
-		log_info("vm %s: %s", name, line);
+		report_status(c, s, line);
+		log_info("%s: %s", s->label, line);
 		remapped = true;
-		pthread_mutex_lock(&busy_lock);
-		busy--;
-		pthread_cond_broadcast(&busy_cond);
-		pthread_mutex_unlock(&busy_lock);
+		busy_add(-1);
 	}
-	log_info("vm %s: disconnected (%s)", name, err.msg);
+	log_info("%s: disconnected (%s)", s->label, err.msg);
+out:
+	session_end(s);
 	return NULL;
 }
 
-/* Accept one connection and start its thread. */
-static void accept_one(int lfd)
+/* Accept one connection, vet it, and start its thread; false: back off. */
+static bool accept_one(int lfd)
 {
-	struct ucred cred;
-	socklen_t cl = sizeof(cred);
+	struct qr_error err = {0};
 	struct session *s;
 	pthread_attr_t attr;
+	const char *why;
 	pthread_t t;
-	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC), exact;
 
-	if (fd < 0)
-		return;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0) {
-		log_warn("connection without peer credentials: %s; closed", strerror(errno));
-		close(fd);
-		return;
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			warn_limited(&rl_accept, "accept: %s; pausing %d ms", strerror(errno),
+			             ACCEPT_BACKOFF_MS);
+			return false;
+		}
+		return true;
 	}
-	if (!cfg.any_peer && !is_qemu(cred.pid)) {
-		log_warn("connection from pid %d (uid %u), which is not a QEMU process; closed",
-		         (int)cred.pid, (unsigned)cred.uid);
-		close(fd);
-		return;
-	}
-	s = malloc(sizeof(*s));
+	s = calloc(1, sizeof(*s));
 	if (!s) {
 		close(fd);
-		return;
+		return false;
 	}
-	*s = (struct session){.fd = fd, .pid = cred.pid, .uid = cred.uid};
+	s->fd = fd;
+	exact = proc_open_socket_peer(fd, &s->proc, &err);
+	if (exact < 0) {
+		warn_limited(&rl_refused, "connection refused: %s", err.msg);
+		goto refuse;
+	}
+	s->exact = exact;
+	if (!uid_allowed(s->proc.uid)) {
+		warn_limited(&rl_refused, "connection from pid %d refused: uid %u is %s",
+		             (int)s->proc.pid, (unsigned)s->proc.uid,
+		             cfg.incus[0] ? "neither root nor QEMU's" : "not on --allow-uid");
+		goto refuse;
+	}
+	why = admit(s->proc.uid);
+	if (why) {
+		warn_limited(&rl_refused, "connection from pid %d (uid %u) refused: %s",
+		             (int)s->proc.pid, (unsigned)s->proc.uid, why);
+		goto refuse;
+	}
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&t, &attr, session_main, s) != 0) {
-		log_error("pid %d: cannot start a thread; closed", (int)cred.pid);
-		close(fd);
-		free(s);
+		pthread_attr_destroy(&attr);
+		warn_limited(&rl_refused, "pid %d: cannot start a thread; closed",
+		             (int)s->proc.pid);
+		session_end(s);
+		return false;
 	}
 	pthread_attr_destroy(&attr);
+	return true;
+refuse:
+	proc_close(&s->proc);
+	close(fd);
+	free(s);
+	return true;
 }
 
 /* Listen on cfg.socket, reachable by QEMU running as nobody. */
@@ -379,8 +686,49 @@ static int listen_socket(void)
 			close(fd);
 		return -1;
 	}
-	/* Incus's QEMU reconnects as nobody; peers are vetted in accept_one() */
-	chmod(cfg.socket, 0666);
+	/* Incus's QEMU reconnects as nobody: anyone may connect; who is
+	 * served is decided per connection (accept_one(), session_main())
+	 */
+	if (chmod(cfg.socket, 0666) < 0) {
+		log_error("chmod %s: %s", cfg.socket, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * The state directory: created 0700, and it must be ours alone (another
+ * user's directory could hold links to files we'd then overwrite).
+ */
+static int open_state_dir(void)
+{
+	struct stat st;
+	int fd;
+
+	if (mkdir(cfg.state_dir, 0700) < 0 && errno != EEXIST) {
+		log_error("state directory %s: %s", cfg.state_dir, strerror(errno));
+		return -1;
+	}
+	fd = open(cfg.state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		log_error("state directory %s: %s", cfg.state_dir, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		log_error("state directory %s belongs to uid %u, not to qremapd (uid %u): "
+		          "remove it or choose another (--state-dir)",
+		          cfg.state_dir, (unsigned)st.st_uid, (unsigned)geteuid());
+		close(fd);
+		return -1;
+	}
+	if ((st.st_mode & 077) && fchmod(fd, 0700) < 0) {
+		log_error("state directory %s: chmod 0700: %s", cfg.state_dir, strerror(errno));
+		close(fd);
+		return -1;
+	}
 	return fd;
 }
 
@@ -388,49 +736,59 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 	        "Usage: qremapd [--socket PATH] [--state-dir DIR] [--default-profile P]\n"
-	        "               [--profile-for VM=P]... [--no-seccomp] [-v] [-q]\n"
+	        "               [--profile-for VM=P]... [--incus-socket PATH] [--qemu-user U]\n"
+	        "               [--incus-run-dir DIR] [--allow-uid UID]... [--no-seccomp]\n"
+	        "               [-v] [-q] [--version]\n"
 	        "\n"
 	        "Listen for the client-mode QMP monitors of VMs (Incus raw.qemu.conf from\n"
-	        "'qremap config --client-monitor'), and remap each VM when its pre-start\n"
-	        "scriptlet signals (see 'qremap incus scriptlet').\n"
+	        "'qremap incus enable'), and remap each VM when its pre-start scriptlet\n"
+	        "signals. A peer is served only once Incus vouches for it (qremapd(8)).\n"
 	        "\n"
 	        "  --socket PATH        listening socket (default %s)\n"
-	        "  --state-dir DIR      per-VM results, NAME.json (default %s)\n"
-	        "  --default-profile P  profile for VMs with no --profile-for\n"
-	        "  --profile-for VM=P   profile for one VM (by its QEMU -name)\n"
-	        "  --incus-socket PATH  ask Incus for a VM's user.qremap.profile (default\n"
-	        "                       %s; \"\" to not ask)\n"
-	        "  --any-peer           accept peers that aren't qemu-system-* (tests only)\n"
-	        "  --no-seccomp         drop capabilities but install no seccomp filter\n"
-	        "  -v, -q               more / fewer messages\n",
-	        DEFAULT_SOCKET, DEFAULT_STATE_DIR, INCUS_DEFAULT_SOCKET);
+	        "  --state-dir DIR      per-VM results (default %s)\n"
+	        "  --default-profile P  profile for Incus VMs with no other\n"
+	        "  --profile-for VM=P   profile for one VM (NAME or PROJECT/NAME); without\n"
+	        "                       Incus, only VMs named here are served\n"
+	        "  --incus-socket PATH  Incus's API socket (default %s);\n"
+	        "                       \"\" to run without Incus (needs --allow-uid)\n"
+	        "  --qemu-user U        the user Incus runs QEMU as (default %s)\n"
+	        "  --incus-run-dir DIR  Incus's run directory (default %s; $INCUS_DIR/run\n"
+	        "                       where Incus runs with INCUS_DIR)\n"
+	        "  --allow-uid UID      without Incus: serve peers with this uid (repeatable)\n"
+	        "  --no-seccomp         drop privileges but install no seccomp filter\n"
+	        "  -v, -q               more / fewer messages\n"
+	        "  --version            print the version\n",
+	        DEFAULT_SOCKET, DEFAULT_STATE_DIR, INCUS_DEFAULT_SOCKET, DEFAULT_QEMU_USER,
+	        PEER_RUN_DIR);
 }
 
-int main(int argc, char **argv)
+/* Parse the command line into cfg; returns -1 (exit 2), 0, or 1 (exit 0). */
+static int parse_args(int argc, char **argv, bool *seccomp)
 {
 	static const struct option longopts[] = {
 	        {"socket", required_argument, NULL, 's'},
 	        {"state-dir", required_argument, NULL, 'S'},
 	        {"default-profile", required_argument, NULL, 'd'},
 	        {"profile-for", required_argument, NULL, 'p'},
-	        {"any-peer", no_argument, NULL, 'A'},
 	        {"no-seccomp", no_argument, NULL, 'N'},
 	        {"incus-socket", required_argument, NULL, 'I'},
+	        {"qemu-user", required_argument, NULL, 'U'},
+	        {"incus-run-dir", required_argument, NULL, 'R'},
+	        {"allow-uid", required_argument, NULL, 'a'},
 	        {"verbose", no_argument, NULL, 'v'},
 	        {"quiet", no_argument, NULL, 'q'},
+	        {"version", no_argument, NULL, 'V'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
-	struct sigaction sa = {.sa_handler = on_term};
-	struct privilege_report priv;
+	const char *qemu_user = DEFAULT_QEMU_USER;
 	struct qr_error err = {0};
-	bool seccomp = true;
-	int opt, lfd;
+	struct passwd *pw;
+	int opt;
 
-	log_set_prefix("qremapd");
-	log_set_level(LOG_LVL_INFO);
 	while ((opt = getopt_long(argc, argv, "vqh", longopts, NULL)) != -1) {
-		char *eq;
+		unsigned long long v;
+		char *eq, *slash;
 
 		switch (opt) {
 		case 's':
@@ -446,20 +804,42 @@ int main(int argc, char **argv)
 			eq = strchr(optarg, '=');
 			if (!eq || eq == optarg || !eq[1] || cfg.n_map >= MAX_MAP) {
 				log_error("--profile-for: expected VM=PROFILE, got '%s'", optarg);
-				return 2;
+				return -1;
 			}
 			*eq = '\0';
+			slash = strchr(optarg, '/');
+			if (slash)
+				*slash = '\0';
+			if ((slash && names_check_project(optarg, &err) < 0) ||
+			    names_check_instance(slash ? slash + 1 : optarg, &err) < 0) {
+				log_error("--profile-for: %s", err.msg);
+				return -1;
+			}
+			if (slash)
+				*slash = '/';
 			cfg.map_vm[cfg.n_map] = optarg;
 			cfg.map_profile[cfg.n_map++] = eq + 1;
 			break;
-		case 'A':
-			cfg.any_peer = true;
-			break;
 		case 'N':
-			seccomp = false;
+			*seccomp = false;
 			break;
 		case 'I':
 			cfg.incus = optarg;
+			break;
+		case 'U':
+			qemu_user = optarg;
+			break;
+		case 'R':
+			cfg.run_dir = optarg;
+			break;
+		case 'a':
+			if (parse_uint(optarg, 0xfffffffeULL, &v) < 0 ||
+			    cfg.n_allow >= MAX_ALLOW_UID) {
+				log_error("--allow-uid: expected a uid (at most %d), got '%s'",
+				          MAX_ALLOW_UID, optarg);
+				return -1;
+			}
+			cfg.allow_uid[cfg.n_allow++] = (uid_t)v;
 			break;
 		case 'v':
 			log_set_level(LOG_LVL_DEBUG);
@@ -467,30 +847,78 @@ int main(int argc, char **argv)
 		case 'q':
 			log_set_level(LOG_LVL_WARN);
 			break;
+		case 'V':
+			printf("qremapd %s\n", QREMAP_VERSION);
+			return 1;
 		case 'h':
 			usage(stdout);
-			return 0;
+			return 1;
 		default:
 			usage(stderr);
-			return 2;
+			return -1;
 		}
 	}
 	if (optind < argc) {
 		log_error("unexpected argument '%s'", argv[optind]);
-		return 2;
+		return -1;
 	}
+	if (!cfg.incus[0] && !cfg.n_allow) {
+		log_error("without Incus (--incus-socket \"\"), nothing vouches for a peer: say "
+		          "whose connections to serve with --allow-uid");
+		return -1;
+	}
+	if (!cfg.incus[0] && cfg.def_profile)
+		log_warn("--default-profile is ignored without Incus: only --profile-for VMs "
+		         "are served");
+	pw = getpwnam(qemu_user);
+	if (!pw && cfg.incus[0]) {
+		log_error("--qemu-user: no user '%s'", qemu_user);
+		return -1;
+	}
+	cfg.qemu_uid = pw ? pw->pw_uid : (uid_t)-1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa = {.sa_handler = on_term};
+	struct privilege_report priv;
+	struct qr_error err = {0};
+	bool seccomp = true;
+	int lfd, r;
+
+	log_set_prefix("qremapd");
+	log_set_level(LOG_LVL_INFO);
+	r = parse_args(argc, argv, &seccomp);
+	if (r)
+		return r < 0 ? 2 : 0;
 	/* jansson and libcurl set up global state lazily; do it before any thread */
 	json_object_seed(0);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_error("libcurl failed to initialise");
+		return 1;
+	}
 	(void)signal(SIGPIPE, SIG_IGN); /* fails only for an invalid signal */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	if (cfg.incus[0]) {
+		run_dirfd = peer_open_run_dir(cfg.run_dir, &err);
+		if (run_dirfd < 0) {
+			log_error("%s (is Incus installed? --incus-socket \"\" runs without it)",
+			          err.msg);
+			return 1;
+		}
+	}
+	state_dirfd = open_state_dir();
+	if (state_dirfd < 0)
+		return 1;
 	lfd = listen_socket();
 	if (lfd < 0)
 		return 1;
-	log_info("listening on %s", cfg.socket);
+	log_info("listening on %s (%s)", cfg.socket,
+	         cfg.incus[0] ? "VMs identified by Incus" : "without Incus: --allow-uid peers");
 	/* Start-up is over, and no thread exists yet: each VM's thread
-	 * inherits the reduced capabilities and the filter.
+	 * inherits the reduced privileges and the filter.
 	 */
 	if (privilege_drop(seccomp, &priv, &err) < 0) {
 		log_error("dropping privileges: %s", err.msg);
@@ -509,24 +937,24 @@ int main(int argc, char **argv)
 			log_error("poll: %s", strerror(errno));
 			break;
 		}
-		if (p.revents & POLLIN)
-			accept_one(lfd);
+		if ((p.revents & POLLIN) && !accept_one(lfd))
+			poll(NULL, 0, ACCEPT_BACKOFF_MS);
 	}
 
 	/* stop taking VMs; let remaps in progress finish, bounded */
 	close(lfd);
 	unlink(cfg.socket);
-	pthread_mutex_lock(&busy_lock);
+	pthread_mutex_lock(&lock);
 	if (busy) {
 		struct timespec until;
 
 		log_info("stopping: waiting for %u remap(s) in progress", busy);
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += SHUTDOWN_WAIT_MS / 1000;
-		while (busy && pthread_cond_timedwait(&busy_cond, &busy_lock, &until) == 0)
+		while (busy && pthread_cond_timedwait(&busy_cond, &lock, &until) == 0)
 			;
 	}
-	pthread_mutex_unlock(&busy_lock);
+	pthread_mutex_unlock(&lock);
 	log_info("stopped");
 	return 0;
 }

@@ -211,8 +211,8 @@ int tap_inspect_qemu_fd(const struct qr_proc *p, int qemu_fd, struct tap_queue_i
 	} else if (r == 0) {
 		snprintf(out->why, sizeof(out->why), "QEMU fd %d is not a tun file", qemu_fd);
 	} else {
-		snprintf(out->why, sizeof(out->why), "cannot read /proc/%d/fdinfo/%d: %s", (int)p->pid,
-		         qemu_fd, strerror(errnum));
+		snprintf(out->why, sizeof(out->why), "cannot read /proc/%d/fdinfo/%d: %s",
+		         (int)p->pid, qemu_fd, strerror(errnum));
 	}
 	return 0;
 }
@@ -233,8 +233,8 @@ int tap_inspect_qemu_fd(const struct qr_proc *p, int qemu_fd, struct tap_queue_i
  *
  * Return: 0 on success, -1 if /proc/PID/fdinfo can't be read
  */
-int tap_qemu_tun_fds(const struct qr_proc *p, const char *ifname, int *fds, size_t max,
-                     size_t *n, struct qr_error *err)
+int tap_qemu_tun_fds(const struct qr_proc *p, const char *ifname, int *fds, size_t max, size_t *n,
+                     struct qr_error *err)
 {
 	struct dirent *de;
 	DIR *d;

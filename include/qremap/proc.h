@@ -40,7 +40,10 @@ struct qr_proc {
 	int dirfd;
 };
 
-#define QR_PROC_INIT {.pid = 0, .uid = (uid_t)-1, .pidfd = -1, .dirfd = -1}
+#define QR_PROC_INIT                                                                               \
+	{                                                                                          \
+		.pid = 0, .uid = (uid_t)-1, .pidfd = -1, .dirfd = -1                               \
+	}
 
 int proc_open_pid(pid_t pid, struct qr_proc *p, struct qr_error *err);
 int proc_open_socket_peer(int sock, struct qr_proc *p, struct qr_error *err);

@@ -173,6 +173,9 @@ struct profile {
 	int unplug_timeout_ms;
 };
 
+#define PROFILE_NOFOLLOW 0x1u /* profile_load_path(): refuse symbolic links */
+
+int profile_load_path(const char *path, unsigned flags, struct profile *p, struct qr_error *err);
 int profile_load_file(const char *path, struct profile *p, struct qr_error *err);
 int profile_load_string(const char *label, const char *yaml, size_t len, struct profile *p,
                         struct qr_error *err);
@@ -183,6 +186,8 @@ const struct disk_rule *profile_match_disk(const struct profile *p, const char *
 json_t *profile_to_json(const struct profile *p);
 const char *const *profile_search_dirs(void);
 int profile_resolve(const char *arg, char *buf, size_t len, struct qr_error *err);
+int profile_resolve_name(const char *name, char *buf, size_t len, struct qr_error *err);
+bool profile_name_valid(const char *name);
 const char *nic_target_str(enum nic_target t);
 const char *disk_target_str(enum disk_target t);
 const char *mac_policy_str(enum mac_policy m);

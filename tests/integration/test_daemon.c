@@ -12,12 +12,18 @@
  * stops cleanly on SIGTERM.
  */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <grp.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -28,14 +34,15 @@
 #include "qremap/util.h"
 #include "testlib.h"
 
-#define N_VMS 3
+#define N_VMS  3
+#define N_IDLE 300 /* idle connections an attacker holds */
 
 /* Start qremapd (QREMAPD_BIN, else the build's) in d->dir; bounded. */
 static bool daemon_start(struct fx_daemon *d, const char *profile)
 {
 	const char *bin = getenv("QREMAPD_BIN") ? getenv("QREMAPD_BIN") : QREMAPD_BIN_DEFAULT;
 
-	return fx_daemon_start(d, bin, profile, NULL);
+	return fx_daemon_start(d, bin, profile, N_VMS, NULL);
 }
 
 static void print_log(const struct fx_daemon *d)
@@ -335,4 +342,220 @@ out:
 	test_rmtree(d.dir);
 }
 
-TEST_MAIN(test_daemon_many_vms_one_hung)
+/*
+ * An attacker's process as @uid: opens up to N_IDLE connections to @sock and
+ * holds them, saying nothing, until a byte arrives on the returned pipe (or
+ * 60 s pass). Writes how many it opened on @count_fd. Return: its pid.
+ */
+static pid_t idle_attacker(const char *sock, uid_t uid, int *stop_fd, int *count_fd)
+{
+	int stop[2], count[2];
+	pid_t pid;
+
+	if (pipe2(stop, O_CLOEXEC) < 0 || pipe2(count, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		struct pollfd p = {.fd = stop[0], .events = POLLIN};
+		unsigned n = 0;
+
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+		if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 ||
+		    setresuid(uid, uid, uid) < 0)
+			_exit(1);
+		/* blocking connects, each bounded: a full backlog makes them
+		 * wait for qremapd's accept, so all N_IDLE get through
+		 */
+		for (unsigned i = 0; i < N_IDLE; i++) {
+			struct timeval tv = {.tv_sec = 2};
+			int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+			if (fd >= 0 &&
+			    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == 0 &&
+			    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+				n++;
+		}
+		if (write(count[1], &n, sizeof(n)) != sizeof(n))
+			_exit(1);
+		poll(&p, 1, 60000);
+		_exit(0);
+	}
+	close(stop[0]);
+	close(count[1]);
+	*stop_fd = stop[1];
+	*count_fd = count[0];
+	return pid;
+}
+
+/* utime + stime of @pid, in clock ticks */
+static long long cpu_ticks(pid_t pid)
+{
+	char path[64], buf[1024], *s;
+	unsigned long long ut = 0, st = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	s = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+	fclose(f);
+	/* after ')': state(3) ... utime(14) stime(15) */
+	if (!s ||
+	    sscanf(s + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return -1;
+	return (long long)(ut + st);
+}
+
+/* The lowest descriptor number @pid doesn't use: with RLIMIT_NOFILE set to
+ * it, the process can open nothing more
+ */
+static unsigned lowest_free_fd(pid_t pid)
+{
+	char path[64];
+	bool used[1024] = {false};
+	struct dirent *de;
+	unsigned n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		unsigned long v = strtoul(de->d_name, NULL, 10);
+
+		if (de->d_name[0] != '.' && v < ARRAY_SIZE(used))
+			used[v] = true;
+	}
+	closedir(d);
+	while (n < ARRAY_SIZE(used) && used[n])
+		n++;
+	return n;
+}
+
+/*
+ * Denial of service: 300 idle connections from another user and 300 from
+ * nobody (QEMU's own uid) while a real VM starts; then qremapd out of
+ * descriptors must back off, not spin, and recover.
+ */
+static void test_daemon_under_attack(void)
+{
+	struct fixture *vm = NULL;
+	char dir[256], vmdir[256], profile[320], line[600];
+	struct fx_daemon d = {0};
+	int stop[2] = {-1, -1}, count[2] = {-1, -1};
+	pid_t att[2] = {-1, -1};
+	unsigned calls = 0, opened[2] = {0, 0};
+	FILE *pf;
+
+	if (!test_is_root())
+		SKIP("needs root (network namespaces, taps, other uids)");
+	snprintf(dir, sizeof(dir), "%s", test_tmpdir("daemon-dos"));
+	chmod(dir, 0755);
+	snprintf(d.dir, sizeof(d.dir), "%s", dir);
+	snprintf(profile, sizeof(profile), "%s/vm.yaml", dir);
+	pf = fopen(profile, "we");
+	REQUIRE(pf);
+	fputs("qremap_profile: 1\nname: dos-test\n"
+	      "nics:\n  - {match: \"*\", to: usb-net, mac_rewritten: warn}\n"
+	      "disks:\n  - {match: \"*\", to: sata}\n",
+	      pf);
+	fclose(pf);
+	REQUIRE(daemon_start(&d, profile));
+
+	att[0] = idle_attacker(d.sock, 4242, &stop[0], &count[0]);
+	att[1] = idle_attacker(d.sock, 65534, &stop[1], &count[1]);
+	REQUIRE(att[0] > 0 && att[1] > 0);
+	for (int i = 0; i < 2; i++) {
+		struct pollfd p = {.fd = count[i], .events = POLLIN};
+
+		CHECK(poll(&p, 1, 30000) == 1 &&
+		      read(count[i], &opened[i], sizeof(opened[i])) == sizeof(opened[i]));
+	}
+	fprintf(stderr, "attackers opened %u (uid 4242) and %u (nobody) connections\n", opened[0],
+	        opened[1]);
+	CHECK_INT(opened[0], N_IDLE);
+	CHECK_INT(opened[1], N_IDLE);
+	/* a real VM starts meanwhile, and is remapped as usual */
+	snprintf(vmdir, sizeof(vmdir), "%s", test_tmpdir("daemon-dos-vm"));
+	REQUIRE(vm_start(&vm, vmdir, d.sock, 0));
+	CHECK(wait_chardev(vm, 10000, &calls));
+	CHECK(signal_prestart(vm, &calls));
+	CHECK(read_status(vm, line, sizeof(line), HANDSHAKE_MAX_POLLS, &calls));
+	CHECK(str_has_prefix(line, HANDSHAKE_DONE));
+	/* bounded: a thread per admitted connection, and few are admitted */
+	{
+		unsigned long long threads = strtoull(proc_status(d.pid, "Threads"), NULL, 10);
+
+		fprintf(stderr, "qremapd runs %llu threads under attack\n", threads);
+		CHECK(threads > 0 && threads <= 1 + 64 + 2);
+	}
+	for (int i = 0; i < 2; i++) {
+		CHECK(write(stop[i], "x", 1) == 1);
+		waitpid(att[i], NULL, 0);
+		close(stop[i]);
+		close(count[i]);
+	}
+
+	/* out of descriptors: accept() fails with EMFILE while a connection
+	 * waits; qremapd must back off instead of spinning a core
+	 */
+	{
+		struct rlimit old, low;
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		struct pollfd p;
+		long long t0, t1;
+		int fd, fd2;
+		char c;
+
+		REQUIRE(prlimit(d.pid, RLIMIT_NOFILE, NULL, &old) == 0);
+		low = old;
+		low.rlim_cur = lowest_free_fd(d.pid);
+		REQUIRE(prlimit(d.pid, RLIMIT_NOFILE, &low, NULL) == 0);
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%.107s", d.sock);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		REQUIRE(fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+		t0 = cpu_ticks(d.pid);
+		/* a measurement window, not a synchronisation */
+		poll(NULL, 0, 1000);
+		t1 = cpu_ticks(d.pid);
+		fprintf(stderr, "qremapd used %lld ticks of CPU in 1 s without descriptors\n",
+		        t1 - t0);
+		CHECK(t0 >= 0 && t1 - t0 < sysconf(_SC_CLK_TCK) / 4);
+		CHECK(log_has(&d, "accept: Too many open files"));
+		REQUIRE(prlimit(d.pid, RLIMIT_NOFILE, &old, NULL) == 0);
+		/* recovered: a connection from a uid it doesn't serve is now
+		 * accepted and closed at once
+		 */
+		fd2 = -1;
+		pid_t kid = fork();
+
+		if (kid == 0) {
+			if (setresgid(4242, 4242, 4242) < 0 || setresuid(4242, 4242, 4242) < 0)
+				_exit(1);
+			fd2 = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			if (fd2 < 0 || connect(fd2, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+				_exit(1);
+			p = (struct pollfd){.fd = fd2, .events = POLLIN};
+			_exit(poll(&p, 1, 5000) == 1 && read(fd2, &c, 1) == 0 ? 0 : 1);
+		} else {
+			int st = -1;
+
+			CHECK(kid > 0 && waitpid(kid, &st, 0) == kid);
+			CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		}
+		close(fd);
+	}
+	CHECK_INT(fx_daemon_stop(&d), 0);
+	if (test_failures)
+		print_log(&d);
+	if (d.pid > 0)
+		fx_daemon_stop(&d);
+	fixture_destroy(vm);
+	test_rmtree(vmdir);
+	test_rmtree(dir);
+}
+
+TEST_MAIN(test_daemon_many_vms_one_hung, test_daemon_under_attack)
