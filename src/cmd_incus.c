@@ -37,9 +37,11 @@ static void incus_usage(FILE *f)
 	        "\n"
 	        "  enable     write what VM needs into its Incus configuration (it must be\n"
 	        "             stopped): placeholders and qremapd's client monitor in\n"
-	        "             raw.qemu.conf, -global arguments in raw.qemu, the pre-start\n"
-	        "             handshake in raw.qemu.scriptlet, user.qremap.profile; content\n"
-	        "             of your own is kept. Written with If-Match on the ETag read.\n"
+	        "             raw.qemu.conf, -global arguments in raw.qemu, the AppArmor\n"
+	        "             rule for qremapd's socket in raw.apparmor, the pre-start\n"
+	        "             handshake in raw.qemu.scriptlet, user.qremap.*; content of\n"
+	        "             your own, or of your Incus profiles, is kept. Written with\n"
+	        "             If-Match on the ETag read.\n"
 	        "  disable    remove exactly what enable added\n"
 	        "  status     profile, what is enabled, qremapd's last result for VM and the\n"
 	        "             devices as the guest sees them\n"
@@ -74,10 +76,55 @@ struct incus_opts {
 	bool json;
 };
 
-/* A config value of the instance, "" if unset. */
+/* A config value of the instance itself, "" if unset. */
 static const char *conf_get(json_t *inst, const char *key)
 {
 	return str_or(json_string_value(json_object_get(json_object_get(inst, "config"), key)), "");
+}
+
+/* A config value as the instance gets it, its profiles' included; "" if unset. */
+static const char *conf_expanded(json_t *inst, const char *key)
+{
+	return str_or(
+	        json_string_value(json_object_get(json_object_get(inst, "expanded_config"), key)),
+	        "");
+}
+
+/**
+ * conf_inherited() - whether a key's value comes from one of the instance's profiles
+ * @inst:	the instance
+ * @key:	config key
+ *
+ * Incus keeps no empty values, so a key the instance doesn't set itself but
+ * its expanded config has came from a profile (ExpandInstanceConfig()).
+ *
+ * Return: true if @key is set by a profile and not by the instance
+ */
+static bool conf_inherited(json_t *inst, const char *key)
+{
+	return !conf_get(inst, key)[0] && conf_expanded(inst, key)[0];
+}
+
+/**
+ * listed() - whether a space-separated list has a word
+ * @list:	"raw.qemu.conf raw.apparmor"
+ * @word:	word
+ *
+ * Return: true if @word is one of @list's words
+ */
+static bool listed(const char *list, const char *word)
+{
+	size_t wl = strlen(word);
+
+	for (const char *p = list; *p;) {
+		size_t n = strcspn(p, " ");
+
+		if (n == wl && !strncmp(p, word, wl))
+			return true;
+		p += n;
+		p += strspn(p, " ");
+	}
+	return false;
 }
 
 /**
@@ -196,26 +243,247 @@ static bool is_our_scriptlet(const char *s)
 	return str_has_prefix(s, "# qremap: pre-start handshake");
 }
 
+/**
+ * struct addition - one config key enable appends to
+ * @key:	the key ("raw.qemu.conf")
+ * @record:	the user.qremap.* key that records what was appended
+ * @base:	its value before: the instance's own, else its profiles'
+ * @inherited:	@base came from a profile: the instance had no value
+ * @added:	what is appended ("" for nothing: the key isn't written)
+ * @value:	@base followed by @added
+ */
+struct addition {
+	const char *key;
+	const char *record;
+	const char *base;
+	bool inherited;
+	char *added;
+	char *value;
+};
+
+/**
+ * addition_set() - what to append to a key, after a separator
+ * @a:		the key, with @key, @record, @base and @inherited set
+ * @text:	what qremap adds ("" for nothing)
+ * @lines:	line-based text (raw.qemu.conf, raw.apparmor): separated by a
+ *		newline, or an empty line for raw.qemu.conf; else words
+ *		(raw.qemu): by a blank
+ * @blank_line:	an empty line between the old text and @text
+ *
+ * Appended exactly this way, the addition is one contiguous run at the end
+ * of the value, and incus_strip_added() removes it byte for byte.
+ *
+ * Return: 0 on success, -1 if out of memory
+ */
+static int addition_set(struct addition *a, const char *text, bool lines, bool blank_line)
+{
+	size_t ol = strlen(a->base);
+	const char *sep = "";
+
+	if (!text[0]) {
+		a->added = strdup("");
+		a->value = strdup(a->base);
+		return a->added && a->value ? 0 : -1;
+	}
+	if (ol && lines && a->base[ol - 1] != '\n')
+		sep = blank_line ? "\n\n" : "\n";
+	else if (ol && lines && blank_line)
+		sep = "\n";
+	else if (ol && !lines)
+		sep = " ";
+	if (asprintf(&a->added, "%s%s", sep, text) < 0) {
+		a->added = NULL;
+		return -1;
+	}
+	if (asprintf(&a->value, "%s%s", a->base, a->added) < 0) {
+		a->value = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/**
+ * where_from() - "its own" or "from Incus profile P", for messages
+ * @o:		options
+ * @inst:	the instance
+ * @key:	config key
+ * @buf:	output
+ * @len:	size of @buf
+ *
+ * Return: @buf
+ */
+static const char *where_from(const struct incus_opts *o, json_t *inst, const char *key, char *buf,
+                              size_t len)
+{
+	struct qr_error err = {0};
+	char prof[128];
+	char *v = NULL;
+
+	if (!conf_inherited(inst, key)) {
+		snprintf(buf, len, "the instance's own");
+		return buf;
+	}
+	if (incus_profile_value(o->socket, o->project, inst, key, &v, prof, sizeof(prof), &err) <
+	            0 ||
+	    !prof[0])
+		snprintf(buf, len, "from one of its Incus profiles");
+	else
+		snprintf(buf, len, "from Incus profile %s", prof);
+	free(v);
+	return buf;
+}
+
+/**
+ * conf_collision() - a section qremap would add that raw.qemu.conf already has
+ * @base:	raw.qemu.conf before enable
+ * @block:	the sections enable appends
+ * @section:	output: the first such section's name
+ * @len:	size of @section
+ *
+ * Incus merges sections by name (incus_conf_has_section()): one of qremap's
+ * already there, pasted from "qremap config" or carried by a profile, would
+ * be changed rather than added, and the result is nothing enable computed.
+ *
+ * Return: true if one collides
+ */
+static bool conf_collision(const char *base, const char *block, char *section, size_t len)
+{
+	for (const char *p = block; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		size_t n;
+
+		if (*p != '[')
+			continue;
+		n = strcspn(p + 1, "]\n");
+		snprintf(section, len, "%.*s", (int)n, p + 1);
+		if (incus_conf_has_section(base, section))
+			return true;
+	}
+	return false;
+}
+
+/**
+ * check_scriptlet() - whether enable may set raw.qemu.scriptlet, and must
+ * @o:		options
+ * @inst:	the instance
+ * @from_profile: set if the instance gets qremap's own scriptlet from a
+ *		profile
+ *
+ * A scriptlet that isn't qremap's, the instance's own or a profile's, is
+ * refused: an instance-level one would replace the user's, and a profile's
+ * would be shadowed by one set at the instance level.
+ *
+ * Return: 0 if enable can go on, -1 if refused (said why)
+ */
+static int check_scriptlet(const struct incus_opts *o, json_t *inst, bool *from_profile)
+{
+	const char *key = "raw.qemu.scriptlet";
+	struct qr_error err = {0};
+	char prof[128];
+	char *v = NULL;
+
+	*from_profile = false;
+	if (conf_get(inst, key)[0]) {
+		if (is_our_scriptlet(conf_get(inst, key)))
+			return 0;
+		log_error("%s already has a raw.qemu.scriptlet of its own; merge 'qremap incus "
+		          "scriptlet' into it by hand (one qemu_hook() calling both)",
+		          o->vm);
+		return -1;
+	}
+	if (!conf_expanded(inst, key)[0])
+		return 0;
+	if (is_our_scriptlet(conf_expanded(inst, key))) {
+		*from_profile = true;
+		return 0;
+	}
+	if (incus_profile_value(o->socket, o->project, inst, key, &v, prof, sizeof(prof), &err) <
+	    0) {
+		log_error("%s", err.msg);
+		return -1;
+	}
+	free(v);
+	log_error("%s gets a raw.qemu.scriptlet from Incus profile %s; qremap's, set on the "
+	          "instance, would shadow it. Merge 'qremap incus scriptlet' into that profile's "
+	          "scriptlet by hand (one qemu_hook() calling both), or take the instance off "
+	          "the profile, then enable again",
+	          o->vm, prof[0] ? prof : "(not found among its profiles)");
+	return -1;
+}
+
+/**
+ * placeholder_bootindexes() - the bootindex each disk's placeholder gets
+ * @inst:	the instance
+ * @inv:	its inventory (disks in Incus's order)
+ * @x:		extras: each disk's bootindex under Incus
+ *
+ * Incus's own devices take base .. base + N - 1 (N its NICs and disks,
+ * deviceBootPriorities()) when it hot-plugs them, after QEMU created the
+ * placeholders, and QEMU refuses a bootindex in use. So a placeholder gets
+ * its disk's index shifted past all of Incus's, and past any the user's
+ * raw.qemu.conf / raw.qemu mention: the placeholders boot in the order
+ * Incus would boot their disks, after whatever Incus's devices remain (CD-
+ * ROMs, disks and NICs the profile leaves alone).
+ *
+ * Return: array parallel to @inv's disks (malloc'd), NULL if out of memory
+ */
+static int *placeholder_bootindexes(json_t *inst, const struct vm_inventory *inv,
+                                    const struct incus_extra *x)
+{
+	int floor = incus_bootindex_floor(conf_expanded(inst, "raw.qemu.conf"),
+	                                  conf_expanded(inst, "raw.qemu"));
+	int *b = calloc(inv->n_disks + 1, sizeof(*b));
+
+	if (!b)
+		return NULL;
+	if (floor < x->boot_end)
+		floor = x->boot_end;
+	for (size_t i = 0; i < inv->n_disks; i++)
+		b[i] = floor + x->bootindex[i];
+	return b;
+}
+
+/**
+ * incus_enable() - "qremap incus enable VM": write what the VM needs
+ * @o:		options
+ *
+ * Reads the instance (config and expanded_config, devices, profiles),
+ * computes the placeholders for its disks and NICs with their boot indexes,
+ * and writes, in one PATCH with If-Match, the additions to raw.qemu.conf,
+ * raw.qemu and raw.apparmor (each on top of the instance's own value, else
+ * its profiles'), the scriptlet and the user.qremap.* records disable uses.
+ *
+ * Return: process exit code
+ */
 static int incus_enable(const struct incus_opts *o)
 {
 	struct coldplug_opts copts = {.client_monitor = o->qremapd, .reconnect_ms = true};
 	struct handshake_opts hopts = {.allow_unremapped = o->allow_unremapped};
-	_cleanup_free_ char *block = NULL, *args = NULL, *script = NULL, *conf = NULL, *raw = NULL,
-	                    *old_conf = NULL, *old_raw = NULL;
+	_cleanup_free_ char *block = NULL, *args = NULL, *script = NULL, *disks = NULL;
+	_cleanup_free_ int *boot = NULL;
+	struct addition adds[] = {
+	        {.key = "raw.qemu.conf", .record = INCUS_KEY_CONF},
+	        {.key = "raw.qemu", .record = INCUS_KEY_RAW_QEMU},
+	        {.key = "raw.apparmor", .record = INCUS_KEY_APPARMOR},
+	};
+	struct incus_extra x = {0};
 	struct qr_error err = {0};
+	struct coldplug cp = {0};
 	struct vm_inventory inv;
-	struct coldplug cp;
 	struct profile prof;
-	json_t *inst = NULL, *env = NULL, *changes;
-	char etag[INCUS_ETAG_MAX], path[1024], api[256];
+	json_t *inst = NULL, *env = NULL, *changes = NULL;
+	char etag[INCUS_ETAG_MAX], path[1024], api[256], stored[80], rule[PATH_MAX + 8],
+	        section[256], from[160], inherited[128] = "";
 	size_t len = 0;
 	const char *status, *qv;
 	FILE *m;
 	int rc = EXIT_FAILED;
-	bool printed;
+	bool printed, script_from_profile;
 
 	if (profile_resolve(o->profile, path, sizeof(path), &err) < 0 ||
-	    profile_load_file(path, &prof, &err) < 0 || get_instance(o, &inst, etag, &err) < 0) {
+	    profile_load_file(path, &prof, &err) < 0 ||
+	    profile_stored_name(o->profile, path, stored, sizeof(stored), &err) < 0 ||
+	    incus_apparmor_rule(rule, sizeof(rule), o->qremapd, &err) < 0 ||
+	    get_instance(o, &inst, etag, &err) < 0) {
 		log_error("%s", err.msg);
 		return EXIT_FAILED;
 	}
@@ -226,19 +494,14 @@ static int incus_enable(const struct incus_opts *o)
 		          o->vm, status, o->vm);
 		goto out;
 	}
-	if (conf_get(inst, INCUS_KEY_CONF)[0]) {
+	if (conf_get(inst, INCUS_KEY_CONF)[0] || conf_get(inst, INCUS_KEY_PROFILE)[0]) {
 		log_error("qremap is already enabled on %s (profile %s); run 'qremap incus disable "
 		          "%s' first to change it",
 		          o->vm, conf_get(inst, INCUS_KEY_PROFILE), o->vm);
 		goto out;
 	}
-	if (conf_get(inst, "raw.qemu.scriptlet")[0] &&
-	    !is_our_scriptlet(conf_get(inst, "raw.qemu.scriptlet"))) {
-		log_error("%s already has a raw.qemu.scriptlet of its own; merge 'qremap incus "
-		          "scriptlet' into it by hand (one qemu_hook() calling both)",
-		          o->vm);
+	if (check_scriptlet(o, inst, &script_from_profile) < 0)
 		goto out;
-	}
 	/* reconnect-ms needs QEMU >= 9.2: ask Incus which QEMU it runs */
 	if (incus_path(api, sizeof(api), o->project, NULL, &err, NULL) == 0 &&
 	    incus_request(o->socket, "GET", api, NULL, NULL, &env, NULL, 0, &err) == 0) {
@@ -251,11 +514,18 @@ static int incus_enable(const struct incus_opts *o)
 				copts.reconnect_ms = maj > 9 || (maj == 9 && min >= 2);
 		}
 	}
-	if (incus_instance_inventory(o->socket, o->project, o->vm, inst, &inv, &err) < 0 ||
-	    coldplug_build(&inv, &prof, &copts, &cp, &err) < 0) {
+	if (incus_instance_inventory(o->socket, o->project, o->vm, inst, &inv, &x, &err) < 0) {
 		log_error("%s", err.msg);
 		inventory_free(&inv);
-		goto out;
+		goto out_x;
+	}
+	boot = placeholder_bootindexes(inst, &inv, &x);
+	copts.disk_bootindex = boot;
+	if (!boot || coldplug_build(&inv, &prof, &copts, &cp, &err) < 0) {
+		log_error("%s", boot ? err.msg : "out of memory");
+		coldplug_free(&cp);
+		inventory_free(&inv);
+		goto out_x;
 	}
 	inventory_free(&inv);
 	m = open_memstream(&block, &len);
@@ -270,74 +540,163 @@ static int incus_enable(const struct incus_opts *o)
 	if (m)
 		handshake_scriptlet(m, &hopts);
 	printed = memstream_done(m) == 0 && printed;
-	if (!printed) {
+	disks = json_dumps(x.disks, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!printed || !disks) {
 		log_error("out of memory building the configuration of %s", o->vm);
 		coldplug_free(&cp);
-		goto out;
+		goto out_x;
 	}
+	for (size_t i = 0; i < x.n_notes; i++)
+		printf("note: %s\n", x.notes[i]);
 	for (size_t i = 0; i < cp.n_notes; i++)
 		log_warn("%s", cp.notes[i]);
 	coldplug_free(&cp);
 
-	/* appended, after a separating newline: recorded exactly, for disable */
-	old_conf = strdup(conf_get(inst, "raw.qemu.conf"));
-	old_raw = strdup(conf_get(inst, "raw.qemu"));
-	if (!old_conf || !old_raw)
-		goto out;
-	{
-		_cleanup_free_ char *added = NULL, *added_raw = NULL;
-		size_t ol = strlen(old_conf);
+	/* each key: the instance's own value, else the one its profiles give
+	 * (which an instance value shadows, so it is copied); qremap's part
+	 * appended after a separator and recorded exactly, for disable
+	 */
+	for (size_t i = 0; i < ARRAY_SIZE(adds); i++) {
+		struct addition *a = &adds[i];
+		const char *text = i == 0 ? block : i == 1 ? args : rule;
 
-		if (asprintf(&added, "%s%s",
-		             ol && old_conf[ol - 1] != '\n' ? "\n\n"
-		             : ol                           ? "\n"
-		                                            : "",
-		             block) < 0 ||
-		    asprintf(&conf, "%s%s", old_conf, added) < 0)
-			goto out;
-		if (asprintf(&added_raw, "%s%s", args[0] && old_raw[0] ? " " : "", args) < 0 ||
-		    asprintf(&raw, "%s%s", old_raw, added_raw) < 0)
-			goto out;
-		/* qremapd resolves it: a name as given, a file as an absolute path */
-		char abs[PATH_MAX];
-		const char *stored = strchr(o->profile, '/') || str_has_suffix(o->profile, ".yaml")
-		                             ? (realpath(path, abs) ? abs : path)
-		                             : o->profile;
-
-		changes =
-		        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "raw.qemu.conf", conf,
-		                  "raw.qemu", raw, "raw.qemu.scriptlet", script, INCUS_KEY_PROFILE,
-		                  stored, INCUS_KEY_CONF, added, INCUS_KEY_RAW_QEMU, added_raw);
+		a->inherited = conf_inherited(inst, a->key);
+		a->base = a->inherited ? conf_expanded(inst, a->key) : conf_get(inst, a->key);
+		if (addition_set(a, text, i != 1, i == 0) < 0)
+			goto oom;
 	}
+	if (conf_collision(adds[0].base, block, section, sizeof(section))) {
+		log_error("raw.qemu.conf of %s (%s) already has section [%s], which enable adds "
+		          "itself: remove qremap's sections from it (they are what 'qremap config "
+		          "--format conf' prints), then enable again",
+		          o->vm, where_from(o, inst, "raw.qemu.conf", from, sizeof(from)), section);
+		goto out_x;
+	}
+	changes = json_pack("{s:s, s:s}", INCUS_KEY_PROFILE, stored, INCUS_KEY_DISKS, disks);
+	if (!changes)
+		goto oom;
+	for (size_t i = 0; i < ARRAY_SIZE(adds); i++) {
+		const struct addition *a = &adds[i];
+
+		if (!a->added[0])
+			continue;
+		if (json_object_set_new(changes, a->key, json_string(a->value)) < 0 ||
+		    json_object_set_new(changes, a->record, json_string(a->added)) < 0)
+			goto oom;
+		if (a->inherited)
+			snprintf(inherited + strlen(inherited),
+			         sizeof(inherited) - strlen(inherited), "%s%s",
+			         inherited[0] ? " " : "", a->key);
+	}
+	if (inherited[0] &&
+	    json_object_set_new(changes, INCUS_KEY_INHERITED, json_string(inherited)) < 0)
+		goto oom;
+	/* qremap's scriptlet from a profile, the same: nothing to shadow it with */
+	if (!(script_from_profile && !strcmp(conf_expanded(inst, "raw.qemu.scriptlet"), script)) &&
+	    json_object_set_new(changes, "raw.qemu.scriptlet", json_string(script)) < 0)
+		goto oom;
 	if (patch_config(o, changes, etag, &err) < 0) {
 		log_error("%s", err.msg);
-		json_decref(changes);
-		goto out;
+		goto out_x;
 	}
-	json_decref(changes);
 	printf("enabled qremap on %s with profile %s: %zu bytes added to raw.qemu.conf%s%s, "
-	       "pre-start scriptlet set\n",
-	       o->vm, prof.name, strlen(conf) - strlen(old_conf), args[0] ? ", raw.qemu += " : "",
-	       args);
+	       "pre-start scriptlet set, raw.apparmor += %s\n",
+	       o->vm, prof.name, strlen(adds[0].added), args[0] ? ", raw.qemu += " : "", args,
+	       rule);
+	for (size_t i = 0; i < ARRAY_SIZE(adds); i++)
+		if (adds[i].inherited && adds[i].added[0])
+			printf("%s came %s: set on the instance as that value plus qremap's; "
+			       "disable removes it from the instance again\n",
+			       adds[i].key, where_from(o, inst, adds[i].key, from, sizeof(from)));
 	printf("qremapd must run with access to %s (it maps %s to profile %s through %s)\n",
 	       o->qremapd, o->vm, prof.name, INCUS_KEY_PROFILE);
 	rc = EXIT_DONE;
+	goto out_x;
+oom:
+	log_error("out of memory building the configuration of %s", o->vm);
+out_x:
+	incus_extra_free(&x);
+	for (size_t i = 0; i < ARRAY_SIZE(adds); i++) {
+		free(adds[i].added);
+		free(adds[i].value);
+	}
+	json_decref(changes);
 out:
-	/* old_conf and old_raw are freed by _cleanup_free_, which clang-tidy
-	 * 14's analyzer doesn't model: to it they leak on the way out.
-	 * NOLINTBEGIN(clang-analyzer-unix.Malloc)
-	 */
 	json_decref(env);
 	json_decref(inst);
 	return rc;
-	/* NOLINTEND(clang-analyzer-unix.Malloc) */
 }
 
+/**
+ * restore_key() - what disable writes to one key enable appended to
+ * @o:		options
+ * @inst:	the instance
+ * @key:	the key ("raw.qemu.conf")
+ * @record:	the user.qremap.* key holding what enable appended
+ * @changes:	the PATCH body's config, the key added to it if it changes
+ *
+ * The recorded text is stripped. If the value came from a profile at
+ * enable (user.qremap.inherited lists the key) and what remains is what the
+ * profiles give now, the instance key is removed, so the instance inherits
+ * again exactly as before; if it differs (the instance value or the profile
+ * was edited since), what remains stays on the instance, and a warning says
+ * so: nothing of the user's is dropped.
+ *
+ * Return: 0 on success, -1 on failure (said why)
+ */
+static int restore_key(const struct incus_opts *o, json_t *inst, const char *key,
+                       const char *record, json_t *changes)
+{
+	const char *added = conf_get(inst, record), *cur = conf_get(inst, key);
+	_cleanup_free_ char *left = NULL, *prof_val = NULL;
+	struct qr_error err = {0};
+	char prof[128];
+
+	if (!added[0])
+		return 0;
+	left = incus_strip_added(cur, added);
+	if (!left) {
+		log_error("out of memory");
+		return -1;
+	}
+	if (!strcmp(left, cur)) {
+		log_warn("%s no longer contains what qremap added (edited since?); left as it is",
+		         key);
+		return 0;
+	}
+	if (listed(conf_get(inst, INCUS_KEY_INHERITED), key)) {
+		if (incus_profile_value(o->socket, o->project, inst, key, &prof_val, prof,
+		                        sizeof(prof), &err) < 0) {
+			log_error("%s", err.msg);
+			return -1;
+		}
+		if (!strcmp(left, prof_val))
+			return json_object_set_new(changes, key, json_string("")) < 0 ? -1 : 0;
+		log_warn("%s: without qremap's part it is no longer what %s gives (edited since "
+		         "enable?); kept on the instance",
+		         key, prof[0] ? prof : "the instance's profiles");
+	}
+	return json_object_set_new(changes, key, json_string(left)) < 0 ? -1 : 0;
+}
+
+/**
+ * incus_disable() - "qremap incus disable VM": remove exactly what enable added
+ * @o:		options
+ *
+ * Return: process exit code (EXIT_NOTHING if qremap isn't enabled)
+ */
 static int incus_disable(const struct incus_opts *o)
 {
-	_cleanup_free_ char *conf = NULL, *raw = NULL;
+	static const char *const records[][2] = {
+	        {"raw.qemu.conf", INCUS_KEY_CONF},
+	        {"raw.qemu", INCUS_KEY_RAW_QEMU},
+	        {"raw.apparmor", INCUS_KEY_APPARMOR},
+	};
+	static const char *const ours[] = {INCUS_KEY_PROFILE,  INCUS_KEY_CONF,
+	                                   INCUS_KEY_RAW_QEMU, INCUS_KEY_APPARMOR,
+	                                   INCUS_KEY_DISKS,    INCUS_KEY_INHERITED};
 	struct qr_error err = {0};
-	json_t *inst = NULL, *changes;
+	json_t *inst = NULL, *changes = NULL;
 	const char *status;
 	char etag[INCUS_ETAG_MAX];
 	int rc = EXIT_FAILED;
@@ -356,28 +715,28 @@ static int incus_disable(const struct incus_opts *o)
 		rc = EXIT_NOTHING;
 		goto out;
 	}
-	conf = incus_strip_added(conf_get(inst, "raw.qemu.conf"), conf_get(inst, INCUS_KEY_CONF));
-	raw = incus_strip_added(conf_get(inst, "raw.qemu"), conf_get(inst, INCUS_KEY_RAW_QEMU));
-	if (!conf || !raw)
+	changes = json_object();
+	if (!changes)
 		goto out;
-	if (!strcmp(conf, conf_get(inst, "raw.qemu.conf")) && conf_get(inst, INCUS_KEY_CONF)[0])
-		log_warn("raw.qemu.conf no longer contains what qremap added (edited since?); "
-		         "left as it is");
-	changes = json_pack("{s:s, s:s, s:s, s:s, s:s}", "raw.qemu.conf", conf, "raw.qemu", raw,
-	                    INCUS_KEY_PROFILE, "", INCUS_KEY_CONF, "", INCUS_KEY_RAW_QEMU, "");
-	if (is_our_scriptlet(conf_get(inst, "raw.qemu.scriptlet")))
-		json_object_set_new(changes, "raw.qemu.scriptlet", json_string(""));
+	for (size_t i = 0; i < ARRAY_SIZE(records); i++)
+		if (restore_key(o, inst, records[i][0], records[i][1], changes) < 0)
+			goto out;
+	for (size_t i = 0; i < ARRAY_SIZE(ours); i++)
+		if (json_object_set_new(changes, ours[i], json_string("")) < 0)
+			goto out;
+	if (is_our_scriptlet(conf_get(inst, "raw.qemu.scriptlet")) &&
+	    json_object_set_new(changes, "raw.qemu.scriptlet", json_string("")) < 0)
+		goto out;
 	if (patch_config(o, changes, etag, &err) < 0) {
 		log_error("%s", err.msg);
-		json_decref(changes);
 		goto out;
 	}
-	json_decref(changes);
-	printf("disabled qremap on %s: its additions to raw.qemu.conf, raw.qemu and "
-	       "raw.qemu.scriptlet are removed\n",
+	printf("disabled qremap on %s: its additions to raw.qemu.conf, raw.qemu, raw.apparmor "
+	       "and raw.qemu.scriptlet are removed\n",
 	       o->vm);
 	rc = EXIT_DONE;
 out:
+	json_decref(changes);
 	json_decref(inst);
 	return rc;
 }
@@ -456,10 +815,85 @@ static json_t *load_state(const struct incus_opts *o)
 	return st;
 }
 
+/**
+ * disk_checks() - the instance's disks now against the sizes enable recorded
+ * @o:		options
+ * @inst:	the instance
+ *
+ * Placeholders are sized at enable (user.qremap.disks). A host file or
+ * volume resized since, or a disk added or removed, leaves them wrong for
+ * the next start, where the planner refuses: this says so beforehand, and
+ * what to do. Sizes are read the way enable reads them.
+ *
+ * Return: array of messages (new reference), empty if all match or nothing
+ *	   is recorded
+ */
+static json_t *disk_checks(const struct incus_opts *o, json_t *inst)
+{
+	const char *text = conf_get(inst, INCUS_KEY_DISKS), *name;
+	json_t *out = json_array(), *rec, *was, *now;
+	struct incus_extra x = {0};
+	struct qr_error err = {0};
+	struct vm_inventory inv;
+	json_error_t jerr;
+
+	if (!out || !text[0])
+		return out;
+	rec = json_loads(text, 0, &jerr);
+	if (!json_is_object(rec)) {
+		json_array_append_new(out, json_sprintf("%s is not what enable writes: can't "
+		                                        "re-check the disks",
+		                                        INCUS_KEY_DISKS));
+		json_decref(rec);
+		return out;
+	}
+	if (incus_instance_inventory(o->socket, o->project, o->vm, inst, &inv, &x, &err) < 0) {
+		json_array_append_new(out, json_sprintf("can't re-check the disks: %s", err.msg));
+		goto done;
+	}
+	json_object_foreach(rec, name, was)
+	{
+		json_int_t a = json_integer_value(json_object_get(was, "size")), b;
+
+		now = json_object_get(x.disks, name);
+		if (!now) {
+			json_array_append_new(out,
+			                      json_sprintf("disk %s: gone since enable", name));
+			continue;
+		}
+		b = json_integer_value(json_object_get(now, "size"));
+		if (a != b)
+			json_array_append_new(out, json_sprintf("disk %s: %" JSON_INTEGER_FORMAT
+			                                        " bytes now, its placeholder was "
+			                                        "made for %" JSON_INTEGER_FORMAT,
+			                                        name, b, a));
+	}
+	json_object_foreach(x.disks, name, now)
+	{
+		if (!json_object_get(rec, name))
+			json_array_append_new(
+			        out,
+			        json_sprintf("disk %s: added since enable, it has no placeholder",
+			                     name));
+	}
+done:
+	inventory_free(&inv);
+	incus_extra_free(&x);
+	json_decref(rec);
+	return out;
+}
+
+/**
+ * incus_status() - "qremap incus status VM": what is enabled, disks re-checked,
+ *		    qremapd's last result
+ * @o:		options
+ *
+ * Return: process exit code
+ */
 static int incus_status(const struct incus_opts *o)
 {
 	struct qr_error err = {0};
-	json_t *inst = NULL, *st, *out, *devs;
+	json_t *inst = NULL, *st, *out, *devs, *checks;
 	char etag[INCUS_ETAG_MAX];
 	const char *dev;
 	json_t *d;
@@ -469,13 +903,16 @@ static int incus_status(const struct incus_opts *o)
 		return EXIT_FAILED;
 	}
 	st = load_state(o);
-	out = json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:o}", "instance", o->vm, "project",
-	                o->project, "status",
+	checks = disk_checks(o, inst);
+	out = json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:s, s:o, s:o}", "instance", o->vm,
+	                "project", o->project, "status",
 	                str_or(json_string_value(json_object_get(inst, "status")), "?"), "profile",
 	                conf_get(inst, INCUS_KEY_PROFILE), "conf_added",
 	                conf_get(inst, INCUS_KEY_CONF)[0] != '\0', "scriptlet",
-	                is_our_scriptlet(conf_get(inst, "raw.qemu.scriptlet")), "last_remap",
-	                st ? st : json_null());
+	                is_our_scriptlet(conf_expanded(inst, "raw.qemu.scriptlet")), "apparmor",
+	                conf_get(inst, INCUS_KEY_APPARMOR)[0] != '\0', "inherited",
+	                conf_get(inst, INCUS_KEY_INHERITED), "disk_checks",
+	                checks ? checks : json_array(), "last_remap", st ? st : json_null());
 	/* NICs on io.bus=usb (Incus >= 6.11) are usb-net already, with N queues */
 	devs = json_object_get(inst, "expanded_devices");
 	json_object_set_new(out, "usb_nics", json_array());
@@ -496,9 +933,17 @@ static int incus_status(const struct incus_opts *o)
 		                                          ? conf_get(inst, INCUS_KEY_PROFILE)
 		                                          : NULL,
 		                                  "(qremap not enabled)"));
-		printf("enabled:    raw.qemu.conf %s, scriptlet %s\n",
+		printf("enabled:    raw.qemu.conf %s, scriptlet %s, raw.apparmor %s\n",
 		       conf_get(inst, INCUS_KEY_CONF)[0] ? "yes" : "no",
-		       is_our_scriptlet(conf_get(inst, "raw.qemu.scriptlet")) ? "yes" : "no");
+		       is_our_scriptlet(conf_expanded(inst, "raw.qemu.scriptlet")) ? "yes" : "no",
+		       conf_get(inst, INCUS_KEY_APPARMOR)[0] ? "yes" : "no");
+		if (conf_get(inst, INCUS_KEY_INHERITED)[0])
+			printf("inherited:  %s (from profiles; disable removes them from the "
+			       "instance)\n",
+			       conf_get(inst, INCUS_KEY_INHERITED));
+		json_array_foreach(json_object_get(out, "disk_checks"), i, c)
+		        printf("disks:      %s: run 'qremap incus disable %s' and enable again\n",
+		               json_string_value(c), o->vm);
 		printf("last remap: %s\n",
 		       st ? str_or(json_string_value(json_object_get(st, "outcome")), "?")
 		          : "none recorded by qremapd");

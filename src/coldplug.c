@@ -118,13 +118,25 @@ static unsigned usb2_free(const struct inv_controller *x)
 			return qr_err_sys(err, ENOMEM, "building the cold-plug configuration");    \
 	} while (0)
 
-/*
- * A disk placeholder: null-co media of the disk's exact size (-drive, since
- * -blockdev has no -readconfig form) and the device holding it. Returns the
- * device item, for a bus to be added; NULL if out of memory.
+/**
+ * add_placeholder() - a disk placeholder: null-co media and the device holding it
+ * @cp:		result
+ * @id:		the device's id
+ * @driver:	"ide-hd" or "virtio-blk-pci"
+ * @disk:	name of the Incus disk it is for
+ * @size:	that disk's exact size (-drive, since -blockdev has no
+ *		-readconfig form)
+ * @bootindex:	its bootindex, -1 for none
+ *
+ * The bootindex is set when QEMU creates the device and stays when the
+ * remap puts the real disk's node under it, so the firmware's boot order
+ * (rebuilt at the reset after pre-start) has the placeholder where the disk
+ * was meant to be.
+ *
+ * Return: the device item, for a bus to be added; NULL if out of memory
  */
 static struct cp_item *add_placeholder(struct coldplug *cp, const char *id, const char *driver,
-                                       const char *disk, uint64_t size)
+                                       const char *disk, uint64_t size, int bootindex)
 {
 	char node[INV_ID_MAX + 8], why[200];
 	struct cp_item *it;
@@ -145,12 +157,33 @@ static struct cp_item *add_placeholder(struct coldplug *cp, const char *id, cons
 		return NULL;
 	item_set(it, "driver", "%s", driver);
 	item_set(it, "drive", "%s", node);
+	if (bootindex >= 0)
+		item_set(it, "bootindex", "%d", bootindex);
 	return it;
 }
 
-/* SATA and virtio-blk placeholders, one per matching disk. */
+/**
+ * add_disks() - SATA and virtio-blk placeholders, one per matching disk
+ * @inv:	the VM's inventory
+ * @prof:	profile
+ * @bootindex:	per disk of @inv, its placeholder's bootindex (-1: none), or
+ *		NULL
+ * @cp:		result
+ * @usb_needed:	USB ports needed, increased for usb-storage disks
+ * @err:	error object
+ *
+ * Placeholders are made in the order of @inv's disks. The planner walks the
+ * VM's disks in query-block order and gives each the next free placeholder
+ * of its kind, in query-block order too: with @inv in the order the disks
+ * will be hot-plugged (incus_instance_inventory() gives that), the k-th disk
+ * of a kind gets the k-th placeholder of that kind, the one sized (and given
+ * the bootindex) for it.
+ *
+ * Return: 0 on success, -1 on failure
+ */
 static int add_disks(const struct vm_inventory *inv, const struct profile *prof,
-                     struct coldplug *cp, unsigned *usb_needed, struct qr_error *err)
+                     const int *bootindex, struct coldplug *cp, unsigned *usb_needed,
+                     struct qr_error *err)
 {
 	size_t used[PROFILE_MAX_RULES] = {0}, k_sata = 0, k_vblk = 0;
 
@@ -190,13 +223,15 @@ static int add_disks(const struct vm_inventory *inv, const struct profile *prof,
 				        AHCI_PORTS, ahci, r->at.line);
 			next_id(ph, sizeof(ph), (char(*)[PROFILE_ID_MAX])r->placeholders,
 			        r->n_placeholders, &used[ri], "qremap_sata", k_sata++);
-			NEED(it = add_placeholder(cp, ph, "ide-hd", name, d->size));
+			NEED(it = add_placeholder(cp, ph, "ide-hd", name, d->size,
+			                          bootindex ? bootindex[i] : -1));
 			item_set(it, "bus", "%s.%u", ahci, port);
 			continue;
 		}
 		next_id(ph, sizeof(ph), (char(*)[PROFILE_ID_MAX])r->placeholders, r->n_placeholders,
 		        &used[ri], "qremap_vblk", k_vblk++);
-		NEED(add_placeholder(cp, ph, "virtio-blk-pci", name, d->size));
+		NEED(add_placeholder(cp, ph, "virtio-blk-pci", name, d->size,
+		                     bootindex ? bootindex[i] : -1));
 	}
 	return 0;
 }
@@ -382,7 +417,7 @@ int coldplug_build(const struct vm_inventory *inv, const struct profile *prof,
 	    (opts && opts->client_monitor && opts->client_monitor[0] &&
 	     check_socket_path("qremapd socket path", opts->client_monitor, err) < 0))
 		return -1;
-	if (add_disks(inv, prof, cp, &usb_needed, err) < 0 ||
+	if (add_disks(inv, prof, opts ? opts->disk_bootindex : NULL, cp, &usb_needed, err) < 0 ||
 	    add_nics(inv, prof, cp, &usb_needed, err) < 0)
 		return -1;
 

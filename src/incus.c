@@ -5,13 +5,19 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
+#include <linux/fs.h>
 
 #include "qremap/incus.h"
 #include "qremap/names.h"
@@ -722,31 +728,438 @@ static int volume_size(const char *socket, const char *project, const char *pool
 }
 
 /**
+ * struct dev_ent - a NIC or disk device, to be put in Incus's order
+ * @name:	device name
+ * @d:		its configuration (expanded_devices entry)
+ * @nic:	a NIC (else a disk)
+ * @nested:	a NIC with "nested" set
+ * @path:	a disk's "path" ("" if unset)
+ * @prio:	boot.priority as Incus reads it (see boot_prio())
+ * @order:	position in Incus's device order (DevicesSortable)
+ */
+struct dev_ent {
+	const char *name;
+	json_t *d;
+	bool nic;
+	bool nested;
+	const char *path;
+	uint32_t prio;
+	size_t order;
+};
+
+/* A string option of a device, "" if unset. */
+static const char *dev_opt(json_t *d, const char *key)
+{
+	return str_or(json_string_value(json_object_get(d, key)), "");
+}
+
+/**
+ * incus_order_cmp() - Incus's device order, for NICs and disks
+ * @a:		struct dev_ent
+ * @b:		struct dev_ent
+ *
+ * DevicesSortable.Less() (internal/server/device/config/devices_sort.go,
+ * 6.0.4): NICs before every other type, non-nested NICs before nested ones;
+ * disks in "path" order with the root disk ("/") first; otherwise by name.
+ * Incus starts devices, and so hot-plugs disks, in this order, and numbers
+ * boot indexes from it. Names are unique, so this is a total order and
+ * qsort() gives the one order Go's sort.Sort() gives.
+ *
+ * Return: <0, 0 or >0 as for qsort()
+ */
+static int incus_order_cmp(const void *a, const void *b)
+{
+	const struct dev_ent *x = a, *y = b;
+
+	if (x->nic != y->nic)
+		return x->nic ? -1 : 1;
+	if (x->nic && x->nested != y->nested)
+		return x->nested ? 1 : -1;
+	if (!x->nic && strcmp(x->path, y->path)) {
+		if (!strcmp(x->path, "/"))
+			return -1;
+		if (!strcmp(y->path, "/"))
+			return 1;
+		return strcmp(x->path, y->path);
+	}
+	return strcmp(x->name, y->name);
+}
+
+/**
+ * incus_boot_cmp() - Incus's boot order: higher boot.priority first
+ * @a:		struct dev_ent
+ * @b:		struct dev_ent
+ *
+ * deviceBootPriorities() (driver_qemu.go, 6.0.4) sorts the devices, in
+ * their incus_order_cmp() order, stably by priority, highest first; equal
+ * priorities keep that order, which @order holds.
+ *
+ * Return: <0, 0 or >0 as for qsort()
+ */
+static int incus_boot_cmp(const void *a, const void *b)
+{
+	const struct dev_ent *x = a, *y = b;
+
+	if (x->prio != y->prio)
+		return x->prio > y->prio ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/**
+ * boot_prio() - a device's boot priority as Incus reads it
+ * @e:		the device (name, configuration, kind)
+ * @prio:	result
+ * @err:	error object
+ *
+ * boot.priority if set (Incus validates it as a uint32), else 1 for the
+ * root disk ("higher than any device without a boot prio") and 0 for the
+ * rest (deviceBootPriorities(), driver_qemu.go).
+ *
+ * Return: 0 on success, -1 if boot.priority is not a number Incus accepts
+ */
+static int boot_prio(const struct dev_ent *e, uint32_t *prio, struct qr_error *err)
+{
+	const char *p = dev_opt(e->d, "boot.priority");
+	unsigned long long v;
+	char shown[64];
+
+	if (!p[0]) {
+		*prio = !e->nic && !strcmp(e->path, "/") ? 1 : 0;
+		return 0;
+	}
+	if (parse_uint(p, UINT32_MAX, &v) < 0)
+		return qr_err_set(err, QR_ERR_INVALID,
+		                  "device %s: boot.priority '%s' is not a number from 0 to %u",
+		                  e->name, names_printable(shown, sizeof(shown), p), UINT32_MAX);
+	*prio = (uint32_t)v;
+	return 0;
+}
+
+/**
+ * raw_has_kernel() - whether raw.qemu passes -kernel
+ * @raw:	raw.qemu
+ *
+ * Incus numbers boot indexes from 1 instead of 0 when the split raw.qemu
+ * has a "-kernel" argument (generateQemuConfig(), driver_qemu.go). Incus
+ * splits with shell quoting rules; here a word is taken whole between
+ * blanks, with one pair of surrounding quotes removed, which agrees for
+ * every raw.qemu that has "-kernel" as an argument of its own.
+ *
+ * Return: true if one argument is "-kernel"
+ */
+static bool raw_has_kernel(const char *raw)
+{
+	const char *p = raw;
+
+	while (*p) {
+		size_t n;
+
+		p += strspn(p, " \t\n");
+		n = strcspn(p, " \t\n");
+		if (n >= 2 && (p[0] == '"' || p[0] == '\'') && p[n - 1] == p[0]) {
+			if (n - 2 == strlen("-kernel") && !strncmp(p + 1, "-kernel", n - 2))
+				return true;
+		} else if (n == strlen("-kernel") && !strncmp(p, "-kernel", n)) {
+			return true;
+		}
+		p += n;
+	}
+	return false;
+}
+
+/**
+ * incus_host_disk_size() - the size of a host file or block device Incus attaches
+ * @path:	the disk device's "source"
+ * @size:	result, bytes
+ * @err:	error object: what the path is, if it isn't either
+ *
+ * Incus opens the source itself, following symlinks (O_PATH, then the
+ * descriptor's /proc/self/fd path for QEMU: localSourceOpen() and
+ * addDriveConfig()), and gives it to QEMU raw, with no format layer: the
+ * guest sees the file's bytes, so its size is the disk's. enable runs as
+ * root on a path anyone who may edit the instance chose, so nothing is
+ * opened for reading that could block or act on open (a FIFO, a tape, a
+ * tty): O_PATH first, fstat(), and only a block device is reopened, read-only
+ * and non-blocking, through that descriptor (the same inode, whatever the
+ * path now names), for BLKGETSIZE64.
+ *
+ * Return: 0 on success, -1 on failure (missing, or neither a regular file
+ *	   nor a block device)
+ */
+int incus_host_disk_size(const char *path, uint64_t *size, struct qr_error *err)
+{
+	_cleanup_close_ int fd = -1, bfd = -1;
+	char proc[64], shown[160];
+	struct stat sb;
+
+	names_printable(shown, sizeof(shown), path);
+	fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &sb) < 0)
+		return qr_err_sys(err, errno, "disk source %s", shown);
+	if (S_ISREG(sb.st_mode)) {
+		*size = (uint64_t)sb.st_size;
+		return 0;
+	}
+	if (!S_ISBLK(sb.st_mode))
+		return qr_err_set(err, QR_ERR_INVALID,
+		                  "disk source %s is neither a regular file nor a block device",
+		                  shown);
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	bfd = open(proc, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (bfd < 0 || ioctl(bfd, BLKGETSIZE64, size) < 0)
+		return qr_err_sys(err, errno, "size of block device %s", shown);
+	return 0;
+}
+
+/**
+ * extra_note() - keep a note about a disk left as Incus hot-plugs it
+ * @x:		where, or NULL
+ * @fmt:	printf format
+ */
+static void extra_note(struct incus_extra *x, const char *fmt, ...) _printf_(2, 3);
+static void extra_note(struct incus_extra *x, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!x || x->n_notes >= ARRAY_SIZE(x->notes))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(x->notes[x->n_notes++], sizeof(x->notes[0]), fmt, ap);
+	va_end(ap);
+}
+
+/**
+ * custom_volume() - a custom volume's size and content type
+ * @socket:	Incus's socket
+ * @project:	the instance's project (Incus maps it to the volume's)
+ * @pool:	storage pool
+ * @source:	the disk's "source": the volume name (what follows a '/' is
+ *		a path inside it, which Incus ignores for block volumes)
+ * @size:	result, bytes (block volumes)
+ * @iso:	result: an ISO volume, which Incus attaches as a CD-ROM
+ * @fs:		result: a filesystem volume, which Incus shares, not attaches
+ * @err:	error object
+ *
+ * Return: 0 on success, -1 on failure
+ */
+static int custom_volume(const char *socket, const char *project, const char *pool,
+                         const char *source, uint64_t *size, bool *iso, bool *fs,
+                         struct qr_error *err)
+{
+	char vol[256], path[1024];
+	const char *ct;
+	json_t *md = NULL;
+
+	snprintf(vol, sizeof(vol), "%.*s", (int)strcspn(source, "/"), source);
+	if (incus_path(path, sizeof(path), project, NULL, err, "storage-pools", pool, "volumes",
+	               "custom", vol, NULL) < 0)
+		return qr_err_prefix(err, "volume %s/%s", pool, vol);
+	if (incus_request(socket, "GET", path, NULL, NULL, &md, NULL, 0, err) < 0)
+		return -1;
+	/* content_type: "block", "filesystem" or "iso" (api.StorageVolume) */
+	ct = str_or(json_string_value(json_object_get(md, "content_type")), "");
+	*iso = !strcmp(ct, "iso");
+	*fs = !strcmp(ct, "filesystem");
+	json_decref(md);
+	if (*iso || *fs)
+		return 0;
+	return volume_size(socket, project, pool, "custom", vol, NULL, size, err);
+}
+
+/**
+ * add_disk() - one disk device of the instance, in Incus's order
+ * @socket:	Incus's socket
+ * @project:	the instance's project
+ * @name:	instance name
+ * @e:		the device
+ * @inv:	inventory, a disk appended if it is one Incus hot-plugs as a
+ *		hard disk
+ * @x:		extras (notes, recorded sizes), or NULL
+ * @err:	error object
+ *
+ * Which disks Incus 6.0.4 hot-plugs, and how (disk.go startVM(),
+ * driver_qemu.go addDriveConfig()): the root disk and custom block volumes
+ * from their pool; a host file or block device ("source" an absolute path,
+ * no pool) through an fd Incus opens and passes with add-fd, as node
+ * "incus_NAME" with driver "file" or "host_device" on "/dev/fdset/N", raw,
+ * as for the root disk; all under id "dev-incus_NAME" on virtio-scsi unless
+ * io.bus says otherwise. qremap remaps the block node, whatever backs it.
+ * As a CD-ROM (scsi-cd, FSType iso9660): a host source whose name ends in
+ * ".iso", a custom volume of content type "iso", and the agent and
+ * cloud-init config drives. A "path" other than "/" makes a shared
+ * filesystem (9p / virtio-fs), no block device at all. What qremap leaves
+ * alone gets a note, never silence.
+ *
+ * Return: 0 on success, -1 on failure
+ */
+static int add_disk(const char *socket, const char *project, const char *name,
+                    const struct dev_ent *e, struct vm_inventory *inv, struct incus_extra *x,
+                    struct qr_error *err)
+{
+	struct inv_disk *k = &inv->disks[inv->n_disks];
+	const char *pool = dev_opt(e->d, "pool"), *source = dev_opt(e->d, "source");
+	const char *bus = dev_opt(e->d, "io.bus");
+	char shown[160];
+	json_t *rec;
+
+	names_printable(shown, sizeof(shown), source);
+	if (!strcmp(e->path, "/")) {
+		if (volume_size(socket, project, pool[0] ? pool : "default", "virtual-machine",
+		                name, dev_opt(e->d, "size"), &k->size, err) < 0)
+			return -1;
+	} else if (e->path[0]) {
+		extra_note(x,
+		           "disk %s: a shared filesystem (path %.80s), which the guest mounts over "
+		           "9p or virtio-fs, not a block device: left as it is",
+		           e->name, e->path);
+		return 0;
+	} else if (str_has_prefix(source, "agent:") || str_has_prefix(source, "cloud-init:")) {
+		extra_note(x, "disk %s: Incus attaches %s as a CD-ROM: left as it is", e->name,
+		           shown);
+		return 0;
+	} else if (str_has_prefix(source, "ceph:") || str_has_prefix(source, "cephfs:")) {
+		extra_note(x,
+		           "disk %s: %.60s is Ceph, whose size qremap can't read: left as Incus "
+		           "hot-plugs it (a guest without PCI hotplug won't see it)",
+		           e->name, shown);
+		return 0;
+	} else if (pool[0] && source[0]) {
+		bool iso = false, fs = false;
+
+		if (custom_volume(socket, project, pool, source, &k->size, &iso, &fs, err) < 0)
+			return -1;
+		if (iso || fs) {
+			extra_note(x, "disk %s: custom volume %.80s is %s: left as it is", e->name,
+			           shown,
+			           iso ? "an ISO, which Incus attaches as a CD-ROM"
+			               : "a filesystem, which Incus shares rather than attaches");
+			return 0;
+		}
+	} else if (source[0] == '/') {
+		/* Incus's own test (disk.go startVM()): the name, before opening */
+		if (str_has_suffix(source, ".iso")) {
+			extra_note(x,
+			           "disk %s: %s ends in .iso, so Incus attaches it as a CD-ROM: "
+			           "left as it is",
+			           e->name, shown);
+			return 0;
+		}
+		if (incus_host_disk_size(source, &k->size, err) < 0)
+			return qr_err_prefix(err, "disk %s", e->name);
+	} else {
+		extra_note(x, "disk %s: source '%s' is no kind qremap knows: left as it is",
+		           e->name, shown);
+		return 0;
+	}
+	snprintf(k->id, sizeof(k->id), "dev-incus_%s", e->name);
+	/* addDriveConfig(): io.bus picks the device; virtio-scsi by default */
+	snprintf(k->driver, sizeof(k->driver), "%s",
+	         !strcmp(bus, "virtio-blk") ? "virtio-blk-pci"
+	         : !strcmp(bus, "nvme")     ? "nvme"
+	         : !strcmp(bus, "usb")      ? "usb-storage"
+	                                    : "scsi-hd");
+	k->incus = k->has_medium = true;
+	k->fdset = -1;
+	inv->n_disks++;
+	if (x) {
+		rec = json_pack("{s:I}", "size", (json_int_t)k->size);
+		if (!rec ||
+		    (source[0] == '/' &&
+		     json_object_set_new(rec, "source", json_string(source)) < 0) ||
+		    json_object_set_new(x->disks, e->name, rec) < 0)
+			return qr_err_sys(err, ENOMEM, "instance inventory");
+	}
+	return 0;
+}
+
+/**
+ * add_nic() - one NIC device of the instance
+ * @e:		the device
+ * @conf:	the instance's expanded config (for volatile.DEV.hwaddr)
+ * @inv:	inventory, the NIC appended
+ * @err:	error object
+ *
+ * Return: 0 on success, -1 on failure
+ */
+static int add_nic(const struct dev_ent *e, json_t *conf, struct vm_inventory *inv,
+                   struct qr_error *err)
+{
+	struct inv_nic *n = &inv->nics[inv->n_nics];
+	char key[160], sdev[80], smac[80];
+	const char *mac, *from = key;
+
+	snprintf(key, sizeof(key), "volatile.%s.hwaddr", e->name);
+	mac = json_string_value(json_object_get(conf, key));
+	if (!mac) {
+		mac = json_string_value(json_object_get(e->d, "hwaddr"));
+		from = "hwaddr";
+	}
+	if (!mac)
+		return qr_err_set(err, QR_ERR_STATE,
+		                  "NIC %s has no MAC yet (%s): start the instance once, or set "
+		                  "its hwaddr",
+		                  e->name, key);
+	if (!incus_mac_valid(mac))
+		return qr_err_set(err, QR_ERR_INVALID,
+		                  "NIC %s: MAC '%s' (%s) is not six hex octets separated by colons",
+		                  names_printable(sdev, sizeof(sdev), e->name),
+		                  names_printable(smac, sizeof(smac), mac), from);
+	snprintf(n->id, sizeof(n->id), "dev-incus_%s", e->name);
+	snprintf(n->model, sizeof(n->model), "%s",
+	         !strcmp(dev_opt(e->d, "io.bus"), "usb") ? "usb-net" : "virtio-net-pci");
+	snprintf(n->mac, sizeof(n->mac), "%s", mac);
+	n->incus = true;
+	n->hub_id = -1;
+	inv->n_nics++;
+	return 0;
+}
+
+/**
  * incus_instance_inventory() - the devices Incus will hot-plug, as an inventory
  * @socket:	Incus's socket
  * @project:	the instance's project, NULL for "default"
  * @name:	instance name
  * @instance:	the instance (GET /1.0/instances/NAME metadata)
  * @inv:	result, with what "qremap config" needs: Incus's NICs (MACs) and
- *		block disks (sizes), and Incus's XHCI with its usb-redir ports
+ *		block disks (sizes), and Incus's XHCI with its usb-redir ports;
+ *		free with inventory_free(), also after a failure
+ * @x:		result, or NULL: each disk's bootindex, sizes to record, notes
+ *		on disks left alone; free with incus_extra_free(), also after a
+ *		failure
  * @err:	error object
  *
  * The VM need not run: MACs come from volatile.DEV.hwaddr (Incus sets them at
- * the first start, or from hwaddr), sizes from the storage volumes. A MAC
- * that isn't six hex octets is an error naming the device: it goes into
- * raw.qemu.conf as it is.
+ * the first start, or from hwaddr), sizes from the storage volumes and host
+ * files (add_disk()). A MAC that isn't six hex octets is an error naming the
+ * device: it goes into raw.qemu.conf as it is.
+ *
+ * Devices are listed in the order Incus starts them (incus_order_cmp()), so
+ * the disks are in the order Incus hot-plugs them: the order QEMU's
+ * query-block lists them in at pre-start, which the planner walks, giving
+ * each disk the next free placeholder of its kind. Placeholders generated in
+ * this order therefore each receive the disk they were sized for.
  *
  * Return: 0 on success, -1 on failure
  */
 int incus_instance_inventory(const char *socket, const char *project, const char *name,
-                             json_t *instance, struct vm_inventory *inv, struct qr_error *err)
+                             json_t *instance, struct vm_inventory *inv, struct incus_extra *x,
+                             struct qr_error *err)
 {
 	json_t *devs = json_object_get(instance, "expanded_devices");
 	json_t *conf = json_object_get(instance, "expanded_config");
+	struct dev_ent *ents = NULL;
+	size_t n = 0, base;
+	int r = -1;
 	const char *dev;
 	json_t *d;
 
 	memset(inv, 0, sizeof(*inv));
+	if (x) {
+		memset(x, 0, sizeof(*x));
+		x->disks = json_object();
+		if (!x->disks)
+			return qr_err_sys(err, ENOMEM, "instance inventory");
+	}
 	if (!project)
 		project = INCUS_DEFAULT_PROJECT;
 	if (names_check_instance(name, err) < 0 || names_check_project(project, err) < 0)
@@ -757,8 +1170,12 @@ int incus_instance_inventory(const char *socket, const char *project, const char
 	inv->ctrl = calloc(1, sizeof(*inv->ctrl));
 	inv->nics = calloc(json_object_size(devs) + 1, sizeof(*inv->nics));
 	inv->disks = calloc(json_object_size(devs) + 1, sizeof(*inv->disks));
-	if (!inv->ctrl || !inv->nics || !inv->disks)
-		return qr_err_sys(err, ENOMEM, "instance inventory");
+	ents = calloc(json_object_size(devs) + 1, sizeof(*ents));
+	if (!inv->ctrl || !inv->nics || !inv->disks || !ents ||
+	    (x && !(x->bootindex = calloc(json_object_size(devs) + 1, sizeof(*x->bootindex))))) {
+		qr_err_sys(err, ENOMEM, "instance inventory");
+		goto out;
+	}
 	/* Incus 6.0.4's XHCI: qemu-xhci p2=8 p3=8, ports 1-3 taken by usb-redir */
 	inv->n_ctrl = 1;
 	snprintf(inv->ctrl[0].id, sizeof(inv->ctrl[0].id), "qemu_usb");
@@ -773,73 +1190,58 @@ int incus_instance_inventory(const char *socket, const char *project, const char
 		snprintf(u->device, sizeof(u->device), "qemu_spice-usb%u", p);
 	}
 
+	/* every NIC and disk: Incus numbers boot indexes over all of them */
 	json_object_foreach(devs, dev, d)
 	{
-		const char *type = json_string_value(json_object_get(d, "type"));
+		const char *type = dev_opt(d, "type");
 
-		if (type && !strcmp(type, "nic")) {
-			struct inv_nic *n = &inv->nics[inv->n_nics];
-			char key[160];
-			const char *mac, *from = key;
-			char sdev[80], smac[80];
-
-			snprintf(key, sizeof(key), "volatile.%s.hwaddr", dev);
-			mac = json_string_value(json_object_get(conf, key));
-			if (!mac) {
-				mac = json_string_value(json_object_get(d, "hwaddr"));
-				from = "hwaddr";
-			}
-			if (!mac)
-				return qr_err_set(
-				        err, QR_ERR_STATE,
-				        "NIC %s has no MAC yet (%s): start the instance once, "
-				        "or set its hwaddr",
-				        dev, key);
-			if (!incus_mac_valid(mac))
-				return qr_err_set(err, QR_ERR_INVALID,
-				                  "NIC %s: MAC '%s' (%s) is not six hex octets "
-				                  "separated by colons",
-				                  names_printable(sdev, sizeof(sdev), dev),
-				                  names_printable(smac, sizeof(smac), mac), from);
-			snprintf(n->id, sizeof(n->id), "dev-incus_%s", dev);
-			snprintf(
-			        n->model, sizeof(n->model), "%s",
-			        !strcmp(str_or(json_string_value(json_object_get(d, "io.bus")), ""),
-			                "usb")
-			                ? "usb-net"
-			                : "virtio-net-pci");
-			snprintf(n->mac, sizeof(n->mac), "%s", mac);
-			n->incus = true;
-			n->hub_id = -1;
-			inv->n_nics++;
-		} else if (type && !strcmp(type, "disk")) {
-			struct inv_disk *k = &inv->disks[inv->n_disks];
-			const char *path = json_string_value(json_object_get(d, "path"));
-			const char *pool = json_string_value(json_object_get(d, "pool"));
-			const char *source = json_string_value(json_object_get(d, "source"));
-			const char *size = json_string_value(json_object_get(d, "size"));
-
-			if (path && !strcmp(path, "/")) {
-				if (volume_size(socket, project, str_or(pool, "default"),
-				                "virtual-machine", name, size, &k->size, err) < 0)
-					return -1;
-			} else if (pool && source && !path) {
-				/* a custom block volume, hot-plugged like the root disk */
-				if (volume_size(socket, project, pool, "custom", source, size,
-				                &k->size, err) < 0)
-					return -1;
-			} else {
-				continue; /* a shared filesystem or the config drive: not a block
-				             disk */
-			}
-			snprintf(k->id, sizeof(k->id), "dev-incus_%s", dev);
-			snprintf(k->driver, sizeof(k->driver), "scsi-hd");
-			k->incus = k->has_medium = true;
-			k->fdset = -1;
-			inv->n_disks++;
-		}
+		if (strcmp(type, "nic") && strcmp(type, "disk"))
+			continue;
+		ents[n] = (struct dev_ent){.name = dev,
+		                           .d = d,
+		                           .nic = !strcmp(type, "nic"),
+		                           .nested = dev_opt(d, "nested")[0] != '\0',
+		                           .path = dev_opt(d, "path")};
+		if (boot_prio(&ents[n], &ents[n].prio, err) < 0)
+			goto out;
+		n++;
 	}
-	return 0;
+	qsort(ents, n, sizeof(*ents), incus_order_cmp);
+	for (size_t i = 0; i < n; i++)
+		ents[i].order = i;
+	for (size_t i = 0; i < n; i++) {
+		r = ents[i].nic ? add_nic(&ents[i], conf, inv, err)
+		                : add_disk(socket, project, name, &ents[i], inv, x, err);
+
+		if (r < 0)
+			goto out;
+	}
+	r = 0;
+	if (!x)
+		goto out;
+	/* bootindex = base + rank in the boot order (deviceBootPriorities()) */
+	base = raw_has_kernel(str_or(json_string_value(json_object_get(conf, "raw.qemu")), ""));
+	x->boot_end = (int)(base + n);
+	qsort(ents, n, sizeof(*ents), incus_boot_cmp);
+	for (size_t i = 0; i < inv->n_disks; i++)
+		for (size_t k = 0; k < n; k++)
+			if (!ents[k].nic &&
+			    !strcmp(inv->disks[i].id + strlen("dev-incus_"), ents[k].name))
+				x->bootindex[i] = (int)(base + k);
+out:
+	free(ents);
+	return r;
+}
+
+/**
+ * incus_extra_free() - release what incus_instance_inventory() put in extras
+ * @x:		extras
+ */
+void incus_extra_free(struct incus_extra *x)
+{
+	free(x->bootindex);
+	json_decref(x->disks);
+	memset(x, 0, sizeof(*x));
 }
 
 /**
@@ -870,4 +1272,197 @@ char *incus_strip_added(const char *value, const char *added)
 	if (asprintf(&out, "%.*s%s", (int)(hit - value), value, hit + al) < 0)
 		return NULL;
 	return out;
+}
+
+/**
+ * incus_profile_value() - what the instance's Incus profiles give a config key
+ * @socket:	Incus's socket
+ * @project:	the instance's project, NULL for "default" (Incus maps it to
+ *		the project its profiles live in)
+ * @instance:	the instance (its "profiles", in order)
+ * @key:	config key, such as "raw.qemu.conf"
+ * @value:	result (malloc'd): the value, "" if no profile sets it
+ * @profile:	result: the profile it comes from, "" if none
+ * @profile_len: size of @profile
+ * @err:	error object
+ *
+ * Incus expands an instance's config by applying its profiles in order,
+ * each overriding the ones before, then the instance's own config on top
+ * (ExpandInstanceConfig(), internal/server/db/cluster/profiles.go). So the
+ * last profile that sets @key is the one the instance inherits it from.
+ * One GET /1.0/profiles/NAME per profile, in the instance's project.
+ *
+ * Return: 0 on success, -1 on failure
+ */
+int incus_profile_value(const char *socket, const char *project, json_t *instance, const char *key,
+                        char **value, char *profile, size_t profile_len, struct qr_error *err)
+{
+	json_t *profiles = json_object_get(instance, "profiles"), *p;
+	char *found = NULL;
+	size_t i;
+
+	*value = NULL;
+	if (profile_len)
+		profile[0] = '\0';
+	json_array_foreach(profiles, i, p)
+	{
+		const char *pname = json_string_value(p), *v;
+		char path[512];
+		json_t *md = NULL;
+
+		if (!pname)
+			continue;
+		if (incus_path(path, sizeof(path), project, NULL, err, "profiles", pname, NULL) <
+		            0 ||
+		    incus_request(socket, "GET", path, NULL, NULL, &md, NULL, 0, err) < 0) {
+			free(found);
+			return qr_err_prefix(err, "Incus profile %s", pname);
+		}
+		v = json_string_value(json_object_get(json_object_get(md, "config"), key));
+		if (v && v[0]) {
+			free(found);
+			found = strdup(v);
+			if (!found) {
+				json_decref(md);
+				return qr_err_sys(err, ENOMEM, "Incus profile %s", pname);
+			}
+			if (profile_len)
+				snprintf(profile, profile_len, "%s", pname);
+		}
+		json_decref(md);
+	}
+	*value = found ? found : strdup("");
+	if (!*value)
+		return qr_err_sys(err, ENOMEM, "Incus profiles");
+	return 0;
+}
+
+/**
+ * incus_apparmor_rule() - the raw.apparmor line QEMU needs to dial qremapd
+ * @buf:	output
+ * @len:	size of @buf
+ * @socket_path: qremapd's socket, absolute
+ * @err:	error object
+ *
+ * Where Incus confines QEMU with AppArmor, its profile for the VM
+ * (qemuProfileTpl, internal/server/apparmor/instance_qemu.profile.go, 6.0.4)
+ * already allows every unix stream socket operation with no peer condition
+ * ("unix (bind, listen, accept, send, receive, connect) type=stream," for
+ * migration's NBD), but files only under the instance's own log, run,
+ * instance and devices directories. Connecting to a socket that has a path
+ * is also checked as file access to that path, read and write
+ * (AppArmor's af_unix mediation, unix_fs_perm()), so the one rule missing is
+ * "PATH rw,". raw.apparmor is pasted inside the profile's braces, one line
+ * per line, indented (instanceProfile(), apparmor/instance.go): one line.
+ *
+ * AppArmor matches the path with symlinks resolved, so the socket's
+ * directory is resolved if it exists. The path is written bare, so it must
+ * be plain: letters, digits and "/._+-" only (no blanks, globs, '@{', ',').
+ *
+ * Return: 0 on success, -1 on failure (the path can't be written as a rule)
+ */
+int incus_apparmor_rule(char *buf, size_t len, const char *socket_path, struct qr_error *err)
+{
+	char dir[PATH_MAX], real[PATH_MAX], shown[160];
+	const char *base = strrchr(socket_path, '/'), *path = socket_path;
+	char full[PATH_MAX + NAME_MAX + 2];
+	int n;
+
+	if (len)
+		buf[0] = '\0';
+	names_printable(shown, sizeof(shown), socket_path);
+	if (socket_path[0] != '/' || !base || !base[1])
+		return qr_err_set(err, QR_ERR_INVALID,
+		                  "qremapd socket %s: not an absolute path to a file", shown);
+	snprintf(dir, sizeof(dir), "%.*s", (int)(base - socket_path), socket_path);
+	if (dir[0] && realpath(dir, real) && strcmp(real, dir)) {
+		snprintf(full, sizeof(full), "%s%s", strcmp(real, "/") ? real : "", base);
+		path = full;
+	}
+	for (const char *p = path; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("/._+-", *p))
+			return qr_err_set(err, QR_ERR_INVALID,
+			                  "qremapd socket %s: can't be written into an AppArmor "
+			                  "rule as it is (only letters, digits and \"/._+-\")",
+			                  names_printable(shown, sizeof(shown), path));
+	n = snprintf(buf, len, "%s rw,", path);
+	if (n < 0 || (size_t)n >= len) {
+		if (len)
+			buf[0] = '\0';
+		return qr_err_set(err, QR_ERR_INVALID, "qremapd socket %s: AppArmor rule too long",
+		                  shown);
+	}
+	return 0;
+}
+
+/**
+ * incus_bootindex_floor() - the lowest bootindex no user setting mentions
+ * @raw_qemu_conf: raw.qemu.conf as the instance has it
+ * @raw_qemu:	raw.qemu as the instance has it
+ *
+ * QEMU refuses a second device with a bootindex already in use
+ * (check_boot_index(): "The bootindex N has already been used"), so
+ * qremap's placeholders must not take one that the user's own devices use.
+ * Finds every "bootindex", then '=' with optional blanks and a quote, then
+ * digits, in either text.
+ *
+ * Return: one more than the largest such number, 0 if none
+ */
+int incus_bootindex_floor(const char *raw_qemu_conf, const char *raw_qemu)
+{
+	const char *texts[] = {raw_qemu_conf, raw_qemu};
+	long floor = 0;
+
+	for (size_t t = 0; t < ARRAY_SIZE(texts); t++) {
+		for (const char *p = texts[t]; p && (p = strstr(p, "bootindex"));) {
+			long v;
+
+			p += strlen("bootindex");
+			p += strspn(p, " \t");
+			if (*p != '=')
+				continue;
+			p++;
+			p += strspn(p, " \t\"");
+			if (!isdigit((unsigned char)*p))
+				continue;
+			errno = 0;
+			v = strtol(p, NULL, 10);
+			if (!errno && v < INT_MAX / 2 && v + 1 > floor)
+				floor = v + 1;
+		}
+	}
+	return (int)floor;
+}
+
+/**
+ * incus_conf_has_section() - whether raw.qemu.conf text has a section header
+ * @conf:	raw.qemu.conf text
+ * @section:	section name as in its header, such as "device \"qremap_ahci\""
+ *
+ * Incus takes the text between '[' and ']', trimmed, as the section's name
+ * (parseConfOverride(), driver_qemu_config_override.go); a second section of
+ * a name qremap generates would change that section rather than add one.
+ *
+ * Return: true if a line holds "[" @section "]" (blanks around allowed)
+ */
+bool incus_conf_has_section(const char *conf, const char *section)
+{
+	size_t sl = strlen(section);
+
+	for (const char *p = conf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		const char *q = p + strspn(p, " \t"), *end;
+
+		if (*q != '[')
+			continue;
+		q++;
+		q += strspn(q, " \t");
+		end = strchr(q, ']');
+		if (!end || memchr(q, '\n', (size_t)(end - q)))
+			continue;
+		while (end > q && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		if ((size_t)(end - q) == sl && !strncmp(q, section, sl))
+			return true;
+	}
+	return false;
 }

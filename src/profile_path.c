@@ -10,6 +10,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -101,4 +103,52 @@ int profile_resolve(const char *arg, char *buf, size_t len, struct qr_error *err
 		return 0;
 	}
 	return profile_resolve_name(arg, buf, len, err);
+}
+
+/**
+ * profile_stored_name() - the NAME to record for qremapd, which takes only
+ *			   names from Incus
+ * @arg:	what the user gave (a NAME or a path)
+ * @path:	what it resolved to (profile_resolve())
+ * @name:	result
+ * @len:	size of @name
+ * @err:	error object
+ *
+ * A path is accepted only when it is the file its own name resolves to in
+ * the system directories (say /etc/qremap/profiles/macos.yaml, recorded as
+ * "macos"): qremapd runs as root and never opens a path that Incus's
+ * configuration names.
+ *
+ * Return: 0 on success, -1 if @arg is a path qremapd would not find by name
+ */
+int profile_stored_name(const char *arg, const char *path, char *name, size_t len,
+                        struct qr_error *err)
+{
+	char want[PATH_MAX], got[PATH_MAX], sys[PATH_MAX];
+	const char *base = strrchr(path, '/');
+	size_t n;
+
+	if (!strchr(arg, '/') && !str_has_suffix(arg, ".yaml")) {
+		if (snprintf(name, len, "%s", arg) >= (int)len)
+			return qr_err_set(err, QR_ERR_INVALID, "profile name too long");
+		return 0;
+	}
+	base = base ? base + 1 : path;
+	n = strlen(base);
+	if (n > 5 && str_has_suffix(base, ".yaml"))
+		n -= 5;
+	if (n >= len)
+		return qr_err_set(err, QR_ERR_INVALID, "profile name too long");
+	memcpy(name, base, n);
+	name[n] = '\0';
+	if (!realpath(path, want) || !profile_name_valid(name) ||
+	    profile_resolve_name(name, sys, sizeof(sys), err) < 0 || !realpath(sys, got) ||
+	    strcmp(want, got))
+		return qr_err_set(err, QR_ERR_INVALID,
+		                  "qremapd takes a profile NAME from Incus, never a path: install "
+		                  "%s as %s/%s.yaml and give --profile %s (or map the VM with "
+		                  "qremapd --profile-for VM=%s)",
+		                  path, profile_dirs[0], profile_name_valid(name) ? name : "NAME",
+		                  profile_name_valid(name) ? name : "NAME", path);
+	return 0;
 }

@@ -69,11 +69,14 @@ struct cp_item {
  * @client_monitor: path of qremapd's socket for QEMU to dial (client mode,
  *		reconnecting), or NULL
  * @reconnect_ms: spell the reconnect delay "reconnect-ms" (QEMU >= 9.2)
+ * @disk_bootindex: for each disk of the inventory (same index), the
+ *		bootindex its placeholder gets, -1 for none; NULL for none at all
  */
 struct coldplug_opts {
 	const char *monitor;
 	const char *client_monitor;
 	bool reconnect_ms;
+	const int *disk_bootindex;
 };
 
 /**

@@ -188,6 +188,8 @@ const char *const *profile_search_dirs(void);
 int profile_resolve(const char *arg, char *buf, size_t len, struct qr_error *err);
 int profile_resolve_name(const char *name, char *buf, size_t len, struct qr_error *err);
 bool profile_name_valid(const char *name);
+int profile_stored_name(const char *arg, const char *path, char *name, size_t len,
+                        struct qr_error *err);
 const char *nic_target_str(enum nic_target t);
 const char *disk_target_str(enum disk_target t);
 const char *mac_policy_str(enum mac_policy m);

@@ -107,6 +107,7 @@ static bool incus_usable(char *why, size_t len)
  * @net:	bridge network
  * @dir:	qremapd's socket and state
  * @guest:	world-readable copy of the guest
+ * @profile:	the test's profile, installed in /etc/qremap/profiles
  * @qremapd:	the daemon's pid, or 0
  */
 struct world {
@@ -114,6 +115,7 @@ struct world {
 	char net[32];
 	char dir[160];
 	char guest[128];
+	char profile[192];
 	pid_t qremapd;
 };
 
@@ -129,13 +131,15 @@ static void world_end(struct world *w)
 		run(NULL, "incus", "network", "delete", w->net, NULL);
 	test_rmtree(w->dir);
 	test_rmtree(w->guest);
+	if (w->profile[0])
+		unlink(w->profile);
 }
 
 static void test_incus_enable_start_disable(void)
 {
 	_cleanup_(world_end) struct world w = {0};
 	char why[256], vm[64], net[32], subnet[32], guest_ip[48], host_ip[48], sock[160], dir[128],
-	        profile[192], rawq[1024], cmdline[256];
+	        profile[192], pname[48], state[160], rawq[1024], cmdline[256];
 	_cleanup_free_ char *before = NULL, *after = NULL, *console = NULL, *out = NULL;
 	const char *src =
 	        getenv("QREMAP_GUEST_DIR") ? getenv("QREMAP_GUEST_DIR") : QREMAP_GUEST_DIR_DEFAULT;
@@ -156,8 +160,15 @@ static void test_incus_enable_start_disable(void)
 	snprintf(guest_ip, sizeof(guest_ip), "%s.2", subnet);
 	snprintf(dir, sizeof(dir), "/run/qremap-test-%d", (int)getpid());
 	snprintf(sock, sizeof(sock), "%s/qremap.sock", dir);
-	snprintf(profile, sizeof(profile), "%s/macos-test.yaml", dir);
+	/* qremapd takes a profile NAME from Incus, looked up in the system
+	 * directories: the test's own, installed for the test's lifetime
+	 */
+	snprintf(pname, sizeof(pname), "qremap-test-%d", (int)getpid());
+	snprintf(profile, sizeof(profile), "/etc/qremap/profiles/%s.yaml", pname);
+	snprintf(state, sizeof(state), "%s/state", dir);
 	mkdir(dir, 0755);
+	REQUIRE(run(NULL, "mkdir", "-p", "/etc/qremap/profiles", NULL) == 0);
+	snprintf(w.profile, sizeof(w.profile), "%s", profile);
 	snprintf(w.dir, sizeof(w.dir), "%s", dir);
 	/* QEMU runs as nobody under Incus: a world-readable copy of the guest */
 	snprintf(guest, sizeof(guest), "/var/tmp/qremap-test-%d", (int)getpid());
@@ -218,9 +229,8 @@ static void test_incus_enable_start_disable(void)
 
 	/* enable, then start with qremapd */
 	{
-		const char *argv[] = {qremap_bin(), "incus", "enable",           vm,
-		                      "--profile",  profile, "--qremapd-socket", sock,
-		                      NULL};
+		const char *argv[] = {qremap_bin(),       "incus", "enable", vm, "--profile", pname,
+		                      "--qremapd-socket", sock,    NULL};
 		char *errs = NULL;
 		int rc = test_run_capture(argv, &out, &errs);
 
@@ -240,7 +250,7 @@ static void test_incus_enable_start_disable(void)
 		fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 		if (fd >= 0)
 			dup2(fd, STDERR_FILENO);
-		execl(bin, bin, "--socket", sock, "--state-dir", dir, (char *)NULL);
+		execl(bin, bin, "--socket", sock, "--state-dir", state, (char *)NULL);
 		_exit(127);
 	}
 	REQUIRE(qremapd > 0);
@@ -314,7 +324,7 @@ static void test_incus_enable_start_disable(void)
 	{
 		char *st = NULL;
 		const char *argv[] = {qremap_bin(),  "incus", "status", vm,
-		                      "--state-dir", dir,     NULL};
+		                      "--state-dir", state,   NULL};
 
 		CHECK_INT(test_run_capture(argv, &st, NULL), 0);
 		fprintf(stderr, "qremap incus status:\n%s", st);
