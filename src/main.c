@@ -84,7 +84,11 @@ int connect_monitor(const char *path, int timeout_ms, const struct global_opts *
 	}
 	log_info("connected to %s: QEMU %d.%d.%d", path, qmp_get_version(c)->major,
 	         qmp_get_version(c)->minor, qmp_get_version(c)->micro);
-	if (privilege_drop(!g->no_seccomp, &priv, err) < 0) {
+	/* the one-shot command writes only to descriptors it already has
+	 * (stdout, stderr): nothing on the file system stays writable
+	 */
+	if (privilege_drop(&(struct privilege_opts){.seccomp = !g->no_seccomp, .readonly_fs = true},
+	                   &priv, err) < 0) {
 		qr_err_prefix(err, "dropping privileges");
 		qmp_close(c);
 		return -1;

@@ -360,10 +360,14 @@ static void save_state(const struct session *s, json_t *j)
 			break;
 		off += (size_t)w;
 	}
-	if (off < len || fsync(fd) < 0 || close(fd) < 0 ||
-	    renameat(state_dirfd, tmp, state_dirfd, name) < 0) {
-		if (off < len)
-			close(fd);
+	if (off < len || fsync(fd) < 0) {
+		log_error("%s: state file %s/%s: %s", s->label, cfg.state_dir, tmp,
+		          strerror(errno ? errno : EIO));
+		close(fd);
+		unlinkat(state_dirfd, tmp, 0);
+		return;
+	}
+	if (close(fd) < 0 || renameat(state_dirfd, tmp, state_dirfd, name) < 0) {
 		log_error("%s: state file %s/%s: %s", s->label, cfg.state_dir, name,
 		          strerror(errno ? errno : EIO));
 		unlinkat(state_dirfd, tmp, 0);
@@ -699,37 +703,46 @@ static int listen_socket(void)
 
 /*
  * The state directory: created 0700, and it must be ours alone (another
- * user's directory could hold links to files we'd then overwrite).
+ * user's directory could hold links to files we'd then overwrite). Checked
+ * here, before the privilege drop; opened (state_dirfd) only after it, so
+ * that the descriptor reaches the writable mount of the private namespace.
  */
-static int open_state_dir(void)
+static int prepare_state_dir(void)
 {
 	struct stat st;
-	int fd;
+	int fd, r = -1;
 
 	if (mkdir(cfg.state_dir, 0700) < 0 && errno != EEXIST) {
 		log_error("state directory %s: %s", cfg.state_dir, strerror(errno));
 		return -1;
 	}
 	fd = open(cfg.state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
+	if (fd < 0 || fstat(fd, &st) < 0)
 		log_error("state directory %s: %s", cfg.state_dir, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	if (st.st_uid != geteuid()) {
+	else if (st.st_uid != geteuid())
 		log_error("state directory %s belongs to uid %u, not to qremapd (uid %u): "
 		          "remove it or choose another (--state-dir)",
 		          cfg.state_dir, (unsigned)st.st_uid, (unsigned)geteuid());
-		close(fd);
-		return -1;
-	}
-	if ((st.st_mode & 077) && fchmod(fd, 0700) < 0) {
+	else if ((st.st_mode & 077) && fchmod(fd, 0700) < 0)
 		log_error("state directory %s: chmod 0700: %s", cfg.state_dir, strerror(errno));
+	else
+		r = 0;
+	if (fd >= 0)
 		close(fd);
-		return -1;
-	}
-	return fd;
+	return r;
+}
+
+/* The directory of cfg.socket, into @buf ("." for a bare name). */
+static void socket_dir(char *buf, size_t len)
+{
+	const char *slash = strrchr(cfg.socket, '/');
+
+	if (!slash)
+		snprintf(buf, len, ".");
+	else if (slash == cfg.socket)
+		snprintf(buf, len, "/");
+	else
+		snprintf(buf, len, "%.*s", (int)(slash - cfg.socket), cfg.socket);
 }
 
 static void usage(FILE *f)
@@ -882,14 +895,17 @@ static int parse_args(int argc, char **argv, bool *seccomp)
 int main(int argc, char **argv)
 {
 	struct sigaction sa = {.sa_handler = on_term};
+	const char *writable[3] = {NULL, NULL, NULL};
+	struct privilege_opts popts = {.readonly_fs = true, .writable = writable};
 	struct privilege_report priv;
+	char sockdir[PATH_MAX];
 	struct qr_error err = {0};
-	bool seccomp = true;
 	int lfd, r;
 
 	log_set_prefix("qremapd");
 	log_set_level(LOG_LVL_INFO);
-	r = parse_args(argc, argv, &seccomp);
+	popts.seccomp = true;
+	r = parse_args(argc, argv, &popts.seccomp);
 	if (r)
 		return r < 0 ? 2 : 0;
 	/* jansson and libcurl set up global state lazily; do it before any thread */
@@ -902,15 +918,17 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	if (cfg.incus[0]) {
-		run_dirfd = peer_open_run_dir(cfg.run_dir, &err);
-		if (run_dirfd < 0) {
+		/* fail early and clearly; opened for good after the drop */
+		int fd = peer_open_run_dir(cfg.run_dir, &err);
+
+		if (fd < 0) {
 			log_error("%s (is Incus installed? --incus-socket \"\" runs without it)",
 			          err.msg);
 			return 1;
 		}
+		close(fd);
 	}
-	state_dirfd = open_state_dir();
-	if (state_dirfd < 0)
+	if (prepare_state_dir() < 0)
 		return 1;
 	lfd = listen_socket();
 	if (lfd < 0)
@@ -918,13 +936,31 @@ int main(int argc, char **argv)
 	log_info("listening on %s (%s)", cfg.socket,
 	         cfg.incus[0] ? "VMs identified by Incus" : "without Incus: --allow-uid peers");
 	/* Start-up is over, and no thread exists yet: each VM's thread
-	 * inherits the reduced privileges and the filter.
+	 * inherits the reduced privileges and the filter. Writable from now
+	 * on: the socket's directory (to remove the socket at exit) and the
+	 * state directory; everything else is read-only.
 	 */
-	if (privilege_drop(seccomp, &priv, &err) < 0) {
+	socket_dir(sockdir, sizeof(sockdir));
+	writable[0] = sockdir;
+	writable[1] = cfg.state_dir;
+	if (privilege_drop(&popts, &priv, &err) < 0) {
 		log_error("dropping privileges: %s", err.msg);
 		close(lfd);
 		unlink(cfg.socket);
 		return 1;
+	}
+	state_dirfd = open(cfg.state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (state_dirfd < 0)
+		log_error("state directory %s: %s; results won't be kept", cfg.state_dir,
+		          strerror(errno));
+	if (cfg.incus[0]) {
+		run_dirfd = peer_open_run_dir(cfg.run_dir, &err);
+		if (run_dirfd < 0) {
+			log_error("%s", err.msg);
+			close(lfd);
+			unlink(cfg.socket);
+			return 1;
+		}
 	}
 	privilege_log("qremapd", &priv);
 

@@ -12,15 +12,44 @@
  * Access to the QMP socket is ordinary file access, used before the drop.
  *
  * privilege_drop() runs once start-up is over (the socket is bound or the
- * monitor connected, the profile read): it empties the bounding, ambient and
- * inheritable sets, keeps only those three in the permitted and effective
- * sets, sets no_new_privs, and installs a seccomp filter that refuses, with
- * EPERM, the system calls a remap never makes but a hijacked process would
- * want (exec, mount, module loading, kexec, bpf, ptrace, namespace creation,
- * signals to other processes...). It is a deny list, not passt's allow list:
- * qremapd links glibc and libcurl, whose exact system calls vary between
- * versions, and an allow list that misses one would fail a VM's start, where
- * a deny list only ever refuses what qremap provably never does.
+ * monitor connected, the profile read), before any thread exists, in four
+ * steps:
+ * 1. a private mount namespace (propagation from the host kept one way:
+ *    MS_SLAVE, so that the host can still unmount what we see) in which every
+ *    mount is read-only, /proc included, except the directories the caller
+ *    names, which are bind mounts of themselves, writable but nosuid, nodev
+ *    and noexec. A regular file can then only be opened for writing there:
+ *    not a root-owned file elsewhere, not /proc/PID/mem (EROFS), while
+ *    reading /proc, opening /dev/net/tun (a device: no write access to the
+ *    mount is taken) and connecting to unix sockets still work;
+ * 2. the bounding, ambient and inheritable sets emptied, the three kept
+ *    capabilities alone in the permitted and effective sets;
+ * 3. no_new_privs;
+ * 4. a seccomp filter that allows, by number, the system calls qremap and
+ *    qremapd make after the drop (privilege.c says where the list comes
+ *    from), some only with the arguments they use, and refuses every other
+ *    one with EPERM: a hijacked qremapd can't io_uring, exec, mount, chmod,
+ *    signal another process, open an inet socket, or map memory writable and
+ *    executable.
+ * The filter is installed even when an earlier step failed, and a process
+ * that can't make the namespace (no CAP_SYS_ADMIN: EPERM) gets the rest.
+ *
+ * Hand-built BPF rather than libseccomp: the allow list is a table of
+ * numbers (named by the kernel headers' __NR_ macros) checked in one linear
+ * pass, the argument checks are a few comparisons each, and both
+ * architectures we build a filter for (x86_64, aarch64) are 64-bit with one
+ * native ABI, so what libseccomp adds (multi-ABI filters, socketcall and
+ * ipc multiplexers, a generated decision tree) isn't needed. Another
+ * run-time dependency for some 150 instructions, tested call by call in
+ * test_privilege, is not worth it.
+ *
+ * What a hijacked qremapd can still do, by design (qremapd(8), PRIVILEGES):
+ * read any process's memory and files (CAP_SYS_PTRACE, /proc), copy any
+ * process's descriptors (pidfd_getfd) and use them, including files another
+ * process has open for writing, and through /proc/PID/root of another process
+ * reach that process's (writable) mounts: the read-only namespace stops
+ * writes by path, not a process that uses CAP_SYS_PTRACE to get around it.
+ * Only a uid other than 0 would make root's files unwritable to it.
  */
 #ifndef QREMAP_PRIVILEGE_H
 #define QREMAP_PRIVILEGE_H
@@ -31,18 +60,42 @@
 #include "qremap/error.h"
 
 /**
+ * struct privilege_opts - what privilege_drop() sets up
+ * @seccomp:	install the seccomp filter (off: --no-seccomp)
+ * @readonly_fs: make every mount read-only in a private mount namespace
+ * @writable:	NULL-terminated list of existing directories that stay
+ *		writable (qremapd: its socket's directory and its state
+ *		directory), or NULL. Symbolic links are refused. Open them, and
+ *		any other directory, only after the drop: a directory opened
+ *		before it still reaches the writable mounts through openat(), so
+ *		privilege_drop() refuses to set up the namespace while one is open
+ */
+struct privilege_opts {
+	bool seccomp;
+	bool readonly_fs;
+	const char *const *writable;
+};
+
+/**
  * struct privilege_report - what privilege_drop() did
  * @kept:		capability names kept, comma-separated ("" if none)
- * @n_denied:		system calls the seccomp filter refuses (0: no filter)
+ * @n_allowed:		system calls the seccomp filter allows (0: no filter)
  * @filter_note:	why there is no filter, if there is none
+ * @n_readonly:		mounts read-only in the private namespace (0: none)
+ * @writable:		the directories left writable, comma-separated
+ * @fs_note:		why there is no read-only namespace, if there is none
  */
 struct privilege_report {
 	char kept[96];
-	size_t n_denied;
+	size_t n_allowed;
 	char filter_note[160];
+	size_t n_readonly;
+	char writable[256];
+	char fs_note[160];
 };
 
-int privilege_drop(bool seccomp, struct privilege_report *rep, struct qr_error *err);
+int privilege_drop(const struct privilege_opts *opts, struct privilege_report *rep,
+                   struct qr_error *err);
 void privilege_log(const char *who, const struct privilege_report *rep);
 
 #endif /* QREMAP_PRIVILEGE_H */

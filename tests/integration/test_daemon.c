@@ -280,6 +280,13 @@ static void test_daemon_many_vms_one_hung(void)
 		        i, calls[i]);
 	}
 	t_others = now_ms() - t0;
+	/* each result is kept where 'qremap incus status' reads it */
+	{
+		char path[400];
+
+		snprintf(path, sizeof(path), "%s/state/vm1.json", d.dir);
+		CHECK(access(path, R_OK) == 0);
+	}
 	fprintf(stderr, "the other VMs were done %lld ms after VM 0 froze\n", (long long)t_others);
 	/* VM 0's QMP timeout is 3 s: the others must not have waited for it */
 	CHECK(t_others < 3000);
@@ -510,6 +517,15 @@ static void test_daemon_under_attack(void)
 		int fd, fd2;
 		char c;
 
+		/* the attackers' sessions end as their connections close: wait
+		 * (bounded) until only the main thread and the VM's are left, so
+		 * that no descriptor frees up after the limit is set
+		 */
+		int64_t settle = now_ms() + 20000;
+
+		while (strtoull(proc_status(d.pid, "Threads"), NULL, 10) > 2 && now_ms() < settle)
+			poll(NULL, 0, 50);
+		CHECK_INT(strtoull(proc_status(d.pid, "Threads"), NULL, 10), 2);
 		REQUIRE(prlimit(d.pid, RLIMIT_NOFILE, NULL, &old) == 0);
 		low = old;
 		low.rlim_cur = lowest_free_fd(d.pid);
