@@ -20,7 +20,7 @@
 #include "qremap/util.h"
 
 #define PIDFILE     "qemu.pid"
-#define CMDLINE_MAX (64 * 1024)
+#define CMDLINE_MAX ((size_t)64 * 1024)
 
 /* Owned by root and writable by nobody else: only root (Incus, QEMU before
  * its privilege drop) can have put it there.

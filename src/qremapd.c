@@ -311,11 +311,13 @@ static void report_status(struct qmp_client *c, const struct session *s, const c
 {
 	struct qr_error err = {0};
 	char buf[640];
+	size_t len;
 
 	snprintf(buf, sizeof(buf), "%s", line);
-	utf8_truncate(buf, sizeof(buf) - 2);
-	utf8_sanitize(buf);
-	strcat(buf, "\n");
+	len = utf8_truncate(buf, sizeof(buf) - 2);
+	utf8_sanitize(buf); /* same length: each bad byte becomes one '?' */
+	buf[len] = '\n';
+	buf[len + 1] = '\0';
 	if (qmp_executef(c, NULL, &err, "ringbuf-write", "{s:s, s:s, s:s}", "device",
 	                 HANDSHAKE_CHARDEV, "data", buf, "format", "utf8") < 0)
 		log_error("%s: could not post the result: %s", s->label, err.msg);

@@ -96,26 +96,28 @@ static void nic_fds_close(struct nic_fds *n)
 /*
  * QEMU's handle, the first time a host step needs it; each later use checks
  * that QEMU is still the process it was (its pidfd alive), so nothing is ever
- * copied from or done to a process that took over its pid.
+ * copied from or done to a process that took over its pid. NULL on failure.
  */
-static int need_proc(struct exec *x, struct qr_error *err)
+static const struct qr_proc *need_proc(struct exec *x, struct qr_error *err)
 {
-	if (!x->proc) {
-		if (x->opts->proc) {
-			x->proc = x->opts->proc;
-		} else if (x->opts->pid <= 0) {
-			return qr_err_set(err, QR_ERR_STATE,
-			                  "QEMU's pid is unknown (the QMP socket gave no peer "
-			                  "credentials); pass --pid");
-		} else {
-			if (proc_open_pid(x->opts->pid, &x->own, err) < 0)
-				return -1;
-			x->proc = &x->own;
+	if (!x->proc && x->opts->proc) {
+		x->proc = x->opts->proc;
+	} else if (!x->proc) {
+		if (x->opts->pid <= 0) {
+			qr_err_set(err, QR_ERR_STATE,
+			           "QEMU's pid is unknown (the QMP socket gave no peer "
+			           "credentials); pass --pid");
+			return NULL;
 		}
+		if (proc_open_pid(x->opts->pid, &x->own, err) < 0)
+			return NULL;
+		x->proc = &x->own;
 	}
-	if (!proc_alive(x->proc))
-		return qr_err_sys(err, ESRCH, "QEMU (pid %d) has exited", (int)x->proc->pid);
-	return 0;
+	if (!proc_alive(x->proc)) {
+		qr_err_sys(err, ESRCH, "QEMU (pid %d) has exited", (int)x->proc->pid);
+		return NULL;
+	}
+	return x->proc;
 }
 
 /*
@@ -125,6 +127,7 @@ static int need_proc(struct exec *x, struct qr_error *err)
 static int do_tap_queue(struct exec *x, const struct plan_nic *pn, struct nic_fds *n,
                         struct qr_error *err)
 {
+	const struct qr_proc *qemu;
 	char ifname[IFNAMSIZ];
 	unsigned flags;
 	bool detached;
@@ -135,10 +138,11 @@ static int do_tap_queue(struct exec *x, const struct plan_nic *pn, struct nic_fd
 		                  "(CAP_SYS_PTRACE to copy QEMU's queue fds, CAP_NET_ADMIN to open "
 		                  "a queue); see 'qremap inspect' for why it could not see it",
 		                  pn->orig_netdev);
-	if (need_proc(x, err) < 0)
+	qemu = need_proc(x, err);
+	if (!qemu)
 		return -1;
 	for (unsigned q = 0; q < pn->n_old; q++) {
-		int fd = tap_get_queue_fd(x->proc->pidfd, pn->old_fds[q], err);
+		int fd = tap_get_queue_fd(qemu->pidfd, pn->old_fds[q], err);
 
 		if (fd < 0)
 			return qr_err_prefix(err, "copying queue %u (QEMU fd %d) of %s", q,
@@ -264,6 +268,7 @@ static int do_verify_nic(struct exec *x, const struct plan_nic *pn, struct nic_f
                          size_t len, struct qr_error *err)
 {
 	_cleanup_close_ int ns = -1;
+	const struct qr_proc *qemu;
 	unsigned attached, detached, flags;
 	char ifname[IFNAMSIZ];
 	int fds[8], fd;
@@ -286,7 +291,8 @@ static int do_verify_nic(struct exec *x, const struct plan_nic *pn, struct nic_f
 	if (fresh_detached)
 		return qr_err_set(err, QR_ERR_STATE,
 		                  "the one attached queue of %s is not the new one", pn->tap);
-	if (need_proc(x, err) < 0 || tap_qemu_tun_fds(x->proc, pn->tap, fds, 8, &nfds, err) < 0)
+	qemu = need_proc(x, err);
+	if (!qemu || tap_qemu_tun_fds(qemu, pn->tap, fds, 8, &nfds, err) < 0)
 		return -1;
 	if (nfds != 1)
 		return qr_err_set(err, QR_ERR_STATE, "QEMU holds %zu descriptors for tap %s, not 1",
