@@ -482,6 +482,29 @@ static bool write_pidfile(const char *run, pid_t pid, int age_s)
 	return utimensat(AT_FDCWD, path, ts, 0) == 0;
 }
 
+/*
+ * An impostor as nobody that a pid file in @run names (written @age_s
+ * seconds ago), running with -uuid @uuid (none if NULL): qremapd must hang
+ * up without sending it a single QMP command.
+ */
+static void expect_refused_with_pidfile(const char *exe, const char *sock, const char *run,
+                                        const char *uuid, int age_s)
+{
+	const char *args[] = {"--sock", sock, "--name", "\"vm1\"", uuid ? "-uuid" : NULL,
+	                      uuid,     NULL};
+	struct imp m;
+
+	REQUIRE(imp_spawn(&m, exe, NOBODY, args));
+	if (write_pidfile(run, m.pid, age_s)) {
+		imp_release(&m);
+		CHECK(imp_wait(&m, "closed", WAIT_MS));
+		CHECK(!strstr(m.log, "cmd "));
+	} else {
+		CHECK(!"pid file written");
+	}
+	imp_end(&m);
+}
+
 static void test_trust_with_incus(void)
 {
 	char dir[256], exe[320], run[320];
@@ -507,30 +530,11 @@ static void test_trust_with_incus(void)
 	expect_refused(exe, NOBODY, d.sock, "\"vm1\"", true);
 
 	/* a pid file names it, but it doesn't run with the instance's uuid */
-	{
-		const char *args[] = {"--sock", d.sock, "--name", "\"vm1\"", NULL};
-
-		REQUIRE(imp_spawn(&m, exe, NOBODY, args));
-		REQUIRE(write_pidfile(run, m.pid, 0));
-		imp_release(&m);
-		CHECK(imp_wait(&m, "closed", WAIT_MS));
-		CHECK(!strstr(m.log, "cmd "));
-		imp_end(&m);
-	}
+	expect_refused_with_pidfile(exe, d.sock, run, NULL, 0);
 	/* the right uuid, but it started after the pid file was written: a
 	 * process that took over a dead QEMU's pid
 	 */
-	{
-		const char *args[] = {"--sock", d.sock,    "--name", "\"vm1\"",
-		                      "-uuid",  FAKE_UUID, NULL};
-
-		REQUIRE(imp_spawn(&m, exe, NOBODY, args));
-		REQUIRE(write_pidfile(run, m.pid, 60));
-		imp_release(&m);
-		CHECK(imp_wait(&m, "closed", WAIT_MS));
-		CHECK(!strstr(m.log, "cmd "));
-		imp_end(&m);
-	}
+	expect_refused_with_pidfile(exe, d.sock, run, FAKE_UUID, 60);
 	/* identified (pid file, uuid, start time): it gets the chardev, and
 	 * Incus's user.qremap.profile, a path, is refused as a profile name
 	 */
