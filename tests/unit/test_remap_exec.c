@@ -972,7 +972,13 @@ static void test_device_del_reply_late(void)
 	for (size_t i = 0; i + 1 < data.n; i++)
 		push_good(&sc, &data.r[i]);
 	push_cmd(&sc, &data.r[data.n - 1]);
-	fq_script_push(&sc, (struct fq_step)FQ_DELAY(600));
+	/* Late by half the 300 ms QMP timeout: the reply comes 150 ms after
+	 * device_del timed out, and the peer answers the quit sent at that
+	 * timeout only after it, 150 ms into the quit's own 300 ms. A later
+	 * reply (600 ms) left the quit's answer right at its deadline, and
+	 * the test failed under load when it missed it.
+	 */
+	fq_script_push(&sc, (struct fq_step)FQ_DELAY(450));
 	fq_script_push(&sc, (struct fq_step)FQ_RETURN("{}"));
 	fq_script_end(&sc, true);
 	for (size_t i = 0; i < f->plan.n_steps; i++)
