@@ -629,30 +629,45 @@ static int no_dir_fds(struct qr_error *err)
 }
 
 /**
- * mount_flags() - the MS_* flags of the mount at @path to keep on a remount
- * @path:	mount point
- * @flags:	MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_NOSYMFOLLOW as set there
+ * mount_flags() - the MS_* flags of a mount to keep on a remount
+ * @opts:	its per-mount options, field 6 of /proc/self/mountinfo
  *
- * Return: 0 on success, -1 with errno set
+ * Read from mountinfo, not with statvfs(): that asks the file system, and a
+ * FUSE mount whose daemon is gone answers ENOTCONN, while the bind remount
+ * itself only changes the mount and works on it. Atime flags are left out:
+ * a remount that names none keeps the mount's own (fs/namespace.c,
+ * path_mount()).
+ *
+ * Return: MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_NOSYMFOLLOW as set there
  */
-static int mount_flags(const char *path, unsigned long *flags)
+static unsigned long mount_flags(const char *opts)
 {
-	struct statvfs sv;
-
-	if (statvfs(path, &sv) < 0)
-		return -1;
-	*flags = 0;
-	if (sv.f_flag & ST_NOSUID)
-		*flags |= MS_NOSUID;
-	if (sv.f_flag & ST_NODEV)
-		*flags |= MS_NODEV;
-	if (sv.f_flag & ST_NOEXEC)
-		*flags |= MS_NOEXEC;
-#ifdef ST_NOSYMFOLLOW
-	if (sv.f_flag & ST_NOSYMFOLLOW)
-		*flags |= MS_NOSYMFOLLOW;
+	static const struct {
+		const char *name;
+		unsigned long flag;
+	} keep[] = {
+	        {"nosuid", MS_NOSUID},
+	        {"nodev", MS_NODEV},
+	        {"noexec", MS_NOEXEC},
+#ifdef MS_NOSYMFOLLOW
+	        {"nosymfollow", MS_NOSYMFOLLOW},
 #endif
-	return 0;
+	};
+	unsigned long flags = 0;
+	const char *p = opts;
+
+	while (*p) {
+		size_t len = strcspn(p, ",");
+
+		for (size_t i = 0; i < ARRAY_SIZE(keep); i++) {
+			if (len == strlen(keep[i].name) && !strncmp(p, keep[i].name, len))
+				flags |= keep[i].flag;
+		}
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return flags;
 }
 
 /**
@@ -721,9 +736,9 @@ static int mountinfo_walk(bool remount, size_t *n_ro, struct qr_error *err)
 			continue;
 		}
 		unescape_octal(field[4]);
-		if (mount_flags(field[4], &flags) < 0 ||
-		    mount(NULL, field[4], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | flags, NULL) <
-		            0) {
+		flags = mount_flags(field[5]);
+		if (mount(NULL, field[4], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | flags, NULL) <
+		    0) {
 			if (errno != ENOENT)
 				ret = qr_err_sys(err, errno, "remounting %s read-only", field[4]);
 			continue;
@@ -824,10 +839,19 @@ static int legacy_readonly(const char *const *writable, size_t n, struct qr_erro
 	if (mountinfo_walk(true, &ignored, err) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		unsigned long flags;
+		struct statvfs sv;
+		unsigned long flags = 0;
 
-		if (mount_flags(writable[i], &flags) < 0 ||
-		    mount(NULL, writable[i], NULL,
+		/* our own directories, on live file systems: statvfs() is safe
+		 * here, and nosymfollow can only be kept if it is named
+		 */
+		if (statvfs(writable[i], &sv) < 0)
+			return qr_err_sys(err, errno, "making %s writable", writable[i]);
+#ifdef ST_NOSYMFOLLOW
+		if (sv.f_flag & ST_NOSYMFOLLOW)
+			flags |= MS_NOSYMFOLLOW;
+#endif
+		if (mount(NULL, writable[i], NULL,
 		          MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC | flags,
 		          NULL) < 0)
 			return qr_err_sys(err, errno, "making %s writable", writable[i]);

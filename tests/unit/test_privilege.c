@@ -362,6 +362,56 @@ static void probe_remap(FILE *out, const struct child_opts *o, int host_net, int
 }
 
 /**
+ * dead_fuse_mount() - mount a FUSE file system at @path and end its connection
+ * @path:	an empty directory
+ *
+ * Without libfuse: the kernel takes the /dev/fuse descriptor as mount option
+ * fd= (Documentation/filesystems/fuse.rst), and closing the only one aborts
+ * the connection, as when a FUSE daemon dies.
+ *
+ * Return: 0, or the errno that stopped it (ENOENT: no /dev/fuse here)
+ */
+static int dead_fuse_mount(const char *path)
+{
+	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC), ret = 0;
+	char opts[96];
+
+	if (fd < 0)
+		return errno;
+	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0", fd);
+	if (mount("qremap-test", path, "fuse", MS_NOSUID | MS_NODEV, opts) < 0)
+		ret = errno;
+	close(fd);
+	return ret;
+}
+
+/**
+ * mount_options() - the per-mount options of the mount at @path
+ * @path:	a mount point
+ *
+ * Read from /proc/self/mountinfo: statvfs() would ask the file system.
+ *
+ * Return: static buffer, "" if @path is no mount point
+ */
+static const char *mount_options(const char *path)
+{
+	static char opts[256];
+	char line[4096];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	opts[0] = '\0';
+	while (f && fgets(line, sizeof(line), f)) {
+		char mnt[512], o[256];
+
+		if (sscanf(line, "%*s %*s %*s %*s %511s %255s", mnt, o) == 2 && !strcmp(mnt, path))
+			str_copy(opts, sizeof(opts), o);
+	}
+	if (f)
+		fclose(f);
+	return opts;
+}
+
+/**
  * child_checks() - in the child: prepare, drop, then report each finding
  * @fd:		pipe to the parent
  * @o:		options
@@ -421,6 +471,12 @@ static void child_checks(int fd, const struct child_opts *o)
 		if (mkdir(path_in(o->dir, "long"), 0700) < 0 ||
 		    mount(long_src, path_in(o->dir, "long"), "tmpfs", 0, "size=64k") < 0)
 			_exit(2);
+		/* and a FUSE mount whose daemon is gone: everything asked of
+		 * it answers ENOTCONN, and the drop must still work
+		 */
+		if (mkdir(path_in(o->dir, "deadfuse"), 0700) < 0)
+			_exit(2);
+		fprintf(out, "deadfuse %d\n", dead_fuse_mount(path_in(o->dir, "deadfuse")));
 	}
 	if (o->open_dir)
 		held_dir = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -436,6 +492,8 @@ static void child_checks(int fd, const struct child_opts *o)
 	fprintf(out, "readonly %zu\n", rep.n_readonly);
 	fprintf(out, "writable %s\n", rep.writable);
 	fprintf(out, "fs-note %s\n", rep.fs_note);
+	if (root && !o->bad_writable)
+		fprintf(out, "deadfuse-opts %s\n", mount_options(path_in(o->dir, "deadfuse")));
 	if (status_hex("CapEff:", &v))
 		fprintf(out, "capeff %llx\n", v);
 	if (status_hex("CapBnd:", &v))
@@ -675,6 +733,11 @@ static void check_fs(const char *rep, bool seccomp)
 	CHECK_STR(field(rep, "rw-unlink"), "0");
 	CHECK_STR(field(rep, "rw-mkdir"), "0");
 	CHECK_STR(field(rep, "rw-inner-create"), "0");
+	/* a dead FUSE mount made read-only like the others */
+	if (!strcmp(field(rep, "deadfuse"), num(ENOENT)))
+		return; /* no /dev/fuse on this machine */
+	CHECK_STR(field(rep, "deadfuse"), "0");
+	CHECK(str_has_prefix(field(rep, "deadfuse-opts"), "ro,"));
 }
 
 /**
