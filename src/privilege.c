@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/audit.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
@@ -46,6 +47,8 @@ static const struct {
         {CAP_NET_ADMIN, "cap_net_admin"},
         {CAP_SYS_ADMIN, "cap_sys_admin"},
         {CAP_SYS_PTRACE, "cap_sys_ptrace"},
+        /* only when the uid changes: privilege.h */
+        {CAP_DAC_READ_SEARCH, "cap_dac_read_search"},
 };
 
 /*
@@ -70,7 +73,7 @@ static const struct {
  */
 static bool test_mount_fallback(void)
 {
-#ifdef QR_SANITIZED
+#ifdef QREMAP_TEST_HOOKS
 	return !strcmp(str_or(getenv("QREMAP_TEST_MOUNT_FALLBACK"), ""), "1");
 #else
 	return false;
@@ -498,13 +501,43 @@ static bool have_cap(int cap)
 }
 
 /**
- * drop_caps() - keep only kept_caps[] (those we have), everywhere
- * @rep:	report: @kept is filled
+ * take_ids() - become @ids: supplementary groups, then gids, then uids
+ * @ids:	the identity
+ * @err:	error object
+ *
+ * With PR_SET_KEEPCAPS the permitted set survives leaving uid 0 (the
+ * effective set doesn't: capabilities(7), "Effect of user ID changes on
+ * capabilities"), so drop_caps() can raise what it keeps again. Each call
+ * is checked: a half-changed identity is an error, not a state to run in.
+ *
+ * Return: 0 on success, -1 on failure
+ */
+static int take_ids(const struct privilege_ids *ids, struct qr_error *err)
+{
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		return qr_err_sys(err, errno, "PR_SET_KEEPCAPS");
+	if (setgroups(ids->n_groups, ids->groups) < 0)
+		return qr_err_sys(err, errno, "setting the supplementary groups");
+	if (setresgid(ids->gid, ids->gid, ids->gid) < 0)
+		return qr_err_sys(err, errno, "becoming gid %u", (unsigned)ids->gid);
+	if (setresuid(ids->uid, ids->uid, ids->uid) < 0)
+		return qr_err_sys(err, errno, "becoming uid %u", (unsigned)ids->uid);
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+		return qr_err_sys(err, errno, "PR_SET_KEEPCAPS");
+	return 0;
+}
+
+/**
+ * drop_caps() - keep only kept_caps[] (those we have), everywhere; with @ids,
+ *		 become that identity on the way
+ * @ids:	the identity to take, NULL to keep ours
+ * @rep:	report: @kept and @ids are filled
  * @err:	error object
  *
  * Return: 0 on success, -1 on failure
  */
-static int drop_caps(struct privilege_report *rep, struct qr_error *err)
+static int drop_caps(const struct privilege_ids *ids, struct privilege_report *rep,
+                     struct qr_error *err)
 {
 	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct data[2] = {0};
@@ -515,8 +548,9 @@ static int drop_caps(struct privilege_report *rep, struct qr_error *err)
 		return qr_err_sys(err, errno, "capget");
 	have = (unsigned long long)data[0].permitted | (unsigned long long)data[1].permitted << 32;
 	rep->kept[0] = '\0';
-	for (size_t i = 0; i < sizeof(kept_caps) / sizeof(kept_caps[0]); i++) {
-		if (!(have & 1ULL << kept_caps[i].cap))
+	for (size_t i = 0; i < ARRAY_SIZE(kept_caps); i++) {
+		if (!(have & 1ULL << kept_caps[i].cap) ||
+		    (kept_caps[i].cap == CAP_DAC_READ_SEARCH && !ids))
 			continue;
 		keep |= 1ULL << kept_caps[i].cap;
 		off += (size_t)snprintf(rep->kept + off, sizeof(rep->kept) - off, "%s%s",
@@ -536,6 +570,20 @@ static int drop_caps(struct privilege_report *rep, struct qr_error *err)
 	}
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return qr_err_sys(err, errno, "clearing the ambient capabilities");
+	/* CAP_SETUID and CAP_SETGID are still effective here, and no longer
+	 * after the capset below
+	 */
+	if (ids) {
+		if (take_ids(ids, err) < 0)
+			return -1;
+		off = (size_t)snprintf(rep->ids, sizeof(rep->ids), "uid %u, gid %u, groups ",
+		                       (unsigned)ids->uid, (unsigned)ids->gid);
+		for (size_t i = 0; i < ids->n_groups && off < sizeof(rep->ids); i++)
+			off += (size_t)snprintf(rep->ids + off, sizeof(rep->ids) - off, "%s%u",
+			                        i ? "," : "", (unsigned)ids->groups[i]);
+		if (!ids->n_groups && off < sizeof(rep->ids))
+			snprintf(rep->ids + off, sizeof(rep->ids) - off, "none");
+	}
 	memset(data, 0, sizeof(data));
 	data[0].permitted = data[0].effective = (unsigned)(keep & 0xffffffffU);
 	data[1].permitted = data[1].effective = (unsigned)(keep >> 32);
@@ -859,16 +907,59 @@ static int legacy_readonly(const char *const *writable, size_t n, struct qr_erro
 	return 0;
 }
 
+#define TUN_DIR  "/dev/net"
+#define TUN_PATH TUN_DIR "/tun"
+
+/**
+ * own_tun() - in the private namespace, a /dev/net/tun of our own that group
+ *	       @gid may open
+ * @gid:	the group of the identity the drop takes
+ * @err:	error object
+ *
+ * Leaving uid 0 means opening /dev/net/tun by its mode. The kernel creates it
+ * 0600 (drivers/net/tun.c gives the misc device no mode) and udev makes it
+ * 0666 (systemd's rules/50-udev-default.rules), so without udev (containers,
+ * minimal hosts) only root could open it. A node of the same device on a
+ * small tmpfs over /dev/net, in our namespace only, doesn't depend on that
+ * and changes nothing on the host; it is read-only, nosuid and noexec like
+ * the rest. The device itself checks CAP_NET_ADMIN on TUNSETIFF.
+ *
+ * Return: 0 on success (or no /dev/net/tun at all), -1 on failure
+ */
+static int own_tun(gid_t gid, struct qr_error *err)
+{
+	struct stat st;
+
+	if (stat(TUN_PATH, &st) < 0) {
+		if (errno == ENOENT)
+			return 0; /* no tun here: nothing a remap could open */
+		return qr_err_sys(err, errno, "%s", TUN_PATH);
+	}
+	if (!S_ISCHR(st.st_mode))
+		return qr_err_set(err, QR_ERR_STATE, "%s is not a character device", TUN_PATH);
+	if (mount("qremap-tun", TUN_DIR, "tmpfs", MS_NOSUID | MS_NOEXEC,
+	          "mode=0755,size=4k,nr_inodes=4") < 0)
+		return qr_err_sys(err, errno, "a private %s", TUN_DIR);
+	if (mknod(TUN_PATH, S_IFCHR | 0660, st.st_rdev) < 0 || chown(TUN_PATH, 0, gid) < 0 ||
+	    chmod(TUN_PATH, 0660) < 0)
+		return qr_err_sys(err, errno, "a private %s", TUN_PATH);
+	if (mount(NULL, TUN_DIR, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC,
+	          NULL) < 0)
+		return qr_err_sys(err, errno, "making the private %s read-only", TUN_DIR);
+	return 0;
+}
+
 /**
  * fs_readonly() - the private, read-only mount namespace of privilege.h
  * @writable:	NULL-terminated directories that stay writable, or NULL
+ * @ids:	the identity the drop takes (own_tun() for its group), or NULL
  * @rep:	report: @n_readonly and @writable, or @fs_note
  * @err:	error object
  *
  * Return: 0 on success (or noted: no CAP_SYS_ADMIN), -1 on failure
  */
-static int fs_readonly(const char *const *writable, struct privilege_report *rep,
-                       struct qr_error *err)
+static int fs_readonly(const char *const *writable, const struct privilege_ids *ids,
+                       struct privilege_report *rep, struct qr_error *err)
 {
 	size_t n = 0, off = 0;
 	bool modern = false;
@@ -910,6 +1001,8 @@ static int fs_readonly(const char *const *writable, struct privilege_report *rep
 	} else if (legacy_readonly(writable, n, err) < 0) {
 		return -1;
 	}
+	if (ids && own_tun(ids->gid, err) < 0)
+		return -1;
 	for (size_t i = 0; i < n; i++) {
 		off += (size_t)snprintf(rep->writable + off, sizeof(rep->writable) - off, "%s%s",
 		                        off ? ", " : "", writable[i]);
@@ -988,9 +1081,9 @@ int privilege_drop(const struct privilege_opts *opts, struct privilege_report *r
 	}
 	if (!opts->readonly_fs)
 		snprintf(rep->fs_note, sizeof(rep->fs_note), "not read-only: turned off");
-	else if (fs_readonly(opts->writable, rep, &e) < 0)
+	else if (fs_readonly(opts->writable, opts->ids, rep, &e) < 0)
 		keep_first(&first, &e);
-	if (drop_caps(rep, &e) < 0)
+	if (drop_caps(opts->ids, rep, &e) < 0)
 		keep_first(&first, &e);
 	/* No exec is ever wanted; this also lets an unprivileged process
 	 * install the filter.
@@ -1037,6 +1130,7 @@ void privilege_log(const char *who, const struct privilege_report *rep)
 		         rep->writable[0] ? rep->writable : "nothing");
 	else
 		snprintf(fs, sizeof(fs), "%s", rep->fs_note);
-	log_msg(lvl, "privileges: capabilities kept: %s; %s; file system: %s",
-	        rep->kept[0] ? rep->kept : "none", filter, fs);
+	log_msg(lvl, "privileges: capabilities kept: %s; %s; file system: %s; runs as %s",
+	        rep->kept[0] ? rep->kept : "none", filter, fs,
+	        rep->ids[0] ? rep->ids : "the user that started it");
 }

@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -57,6 +58,10 @@
 #define DEFAULT_SOCKET    "/run/qremap/qremap.sock"
 #define DEFAULT_STATE_DIR "/run/qremap/state"
 #define DEFAULT_QEMU_USER "nobody" /* Incus: -run-with user=nobody */
+/* qremapd's own system user, made by the package (sysusers.d/qremap.conf) */
+#define DEFAULT_DAEMON_USER "qremapd"
+/* the group Debian's and Incus's own packages give the API socket */
+#define INCUS_ADMIN_GROUP "incus-admin"
 #define MAX_MAP           64
 #define MAX_ALLOW_UID     16
 #define IDLE_WAIT_MS      3600000 /* re-check the connection hourly while idle */
@@ -88,6 +93,9 @@
  * @qemu_uid:	the uid Incus runs QEMU as
  * @allow_uid:	without Incus: the peer uids served
  * @n_allow:	their number
+ * @user:	--user as given
+ * @ids:	the identity taken in the privilege drop (@run_as_root: none)
+ * @run_as_root: --user root: stay uid 0
  */
 struct daemon_cfg {
 	const char *socket;
@@ -101,6 +109,9 @@ struct daemon_cfg {
 	uid_t qemu_uid;
 	uid_t allow_uid[MAX_ALLOW_UID];
 	size_t n_allow;
+	const char *user;
+	struct privilege_ids ids;
+	bool run_as_root;
 };
 
 static struct daemon_cfg cfg = {
@@ -108,6 +119,7 @@ static struct daemon_cfg cfg = {
         .state_dir = DEFAULT_STATE_DIR,
         .incus = INCUS_DEFAULT_SOCKET,
         .run_dir = PEER_RUN_DIR,
+        .user = DEFAULT_DAEMON_USER,
 };
 static volatile sig_atomic_t got_term;
 static int run_dirfd = -1;   /* Incus's run directory, with Incus */
@@ -679,7 +691,11 @@ static int listen_socket(void)
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		if (mkdir(dir, 0755) == 0) {
+			/* ours: the daemon's user may remove the socket at exit */
+			if (!cfg.run_as_root && lchown(dir, cfg.ids.uid, cfg.ids.gid) < 0)
+				log_warn("chown %s: %s", dir, strerror(errno));
+		} else if (errno != EEXIST) {
 			log_error("mkdir %s: %s", dir, strerror(errno));
 			return -1;
 		}
@@ -700,17 +716,26 @@ static int listen_socket(void)
 		close(fd);
 		return -1;
 	}
+	/* in a sticky directory only its owner may remove it at exit */
+	if (!cfg.run_as_root && lchown(cfg.socket, cfg.ids.uid, cfg.ids.gid) < 0)
+		log_warn("chown %s: %s", cfg.socket, strerror(errno));
 	return fd;
 }
 
-/*
- * The state directory: created 0700, and it must be ours alone (another
- * user's directory could hold links to files we'd then overwrite). Checked
- * here, before the privilege drop; opened (state_dirfd) only after it, so
- * that the descriptor reaches the writable mount of the private namespace.
+/**
+ * prepare_state_dir() - create or check the state directory, before the drop
+ *
+ * Created 0700, and it must be ours alone (another user's directory could
+ * hold links to files we'd then overwrite): the daemon user's, or root's
+ * (made by root, or by a qremapd that ran as root), which becomes the daemon
+ * user's. Opened for good (state_dirfd) only after the drop, so that the
+ * descriptor reaches the writable mount of the private namespace.
+ *
+ * Return: 0 on success, -1 (logged) on failure
  */
 static int prepare_state_dir(void)
 {
+	uid_t uid = cfg.run_as_root ? 0 : cfg.ids.uid;
 	struct stat st;
 	int fd, r = -1;
 
@@ -721,10 +746,13 @@ static int prepare_state_dir(void)
 	fd = open(cfg.state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0)
 		log_error("state directory %s: %s", cfg.state_dir, strerror(errno));
-	else if (st.st_uid != geteuid())
+	else if (st.st_uid != uid && st.st_uid != 0)
 		log_error("state directory %s belongs to uid %u, not to qremapd (uid %u): "
 		          "remove it or choose another (--state-dir)",
-		          cfg.state_dir, (unsigned)st.st_uid, (unsigned)geteuid());
+		          cfg.state_dir, (unsigned)st.st_uid, (unsigned)uid);
+	else if (st.st_uid != uid && fchown(fd, uid, cfg.ids.gid) < 0)
+		log_error("state directory %s: chown to uid %u: %s", cfg.state_dir, (unsigned)uid,
+		          strerror(errno));
 	else if ((st.st_mode & 077) && fchmod(fd, 0700) < 0)
 		log_error("state directory %s: chmod 0700: %s", cfg.state_dir, strerror(errno));
 	else
@@ -747,13 +775,116 @@ static void socket_dir(char *buf, size_t len)
 		snprintf(buf, len, "%.*s", (int)(slash - cfg.socket), cfg.socket);
 }
 
+/**
+ * parse_user() - --user: whose uid and gid qremapd takes in the drop
+ * @spec:	"root", NAME, NAME:GROUP, UID:GID (numbers need no passwd entry)
+ *
+ * Return: 0, or -1 (logged) if a name is unknown or an id is 0 without
+ *	   "root"
+ */
+static int parse_user(const char *spec)
+{
+	char name[256], *colon;
+	unsigned long long v;
+	struct passwd *pw;
+	struct group *gr;
+
+	if (!strcmp(spec, "root")) {
+		cfg.run_as_root = true;
+		return 0;
+	}
+	if (strlen(spec) >= sizeof(name))
+		goto bad;
+	str_copy(name, sizeof(name), spec);
+	colon = strchr(name, ':');
+	if (colon)
+		*colon++ = '\0';
+	if (parse_uint(name, 0xfffffffeULL, &v) == 0) {
+		cfg.ids.uid = (uid_t)v;
+		pw = getpwuid(cfg.ids.uid);
+		if (!colon && !pw) {
+			log_error("--user %s: no passwd entry for uid %s to take a gid from: "
+			          "write UID:GID",
+			          spec, name);
+			return -1;
+		}
+		cfg.ids.gid = pw ? pw->pw_gid : 0;
+	} else if ((pw = getpwnam(name))) {
+		cfg.ids.uid = pw->pw_uid;
+		cfg.ids.gid = pw->pw_gid;
+	} else {
+		log_error("--user: no user '%s'%s", name,
+		          strcmp(name, DEFAULT_DAEMON_USER)
+		                  ? ""
+		                  : ": the package makes it (sysusers.d/qremap.conf); without "
+		                    "the package, \"systemd-sysusers PREFIX/lib/sysusers.d/"
+		                    "qremap.conf\" or \"adduser --system --group qremapd\"");
+		return -1;
+	}
+	if (colon) {
+		if (parse_uint(colon, 0xfffffffeULL, &v) == 0)
+			cfg.ids.gid = (gid_t)v;
+		else if ((gr = getgrnam(colon)))
+			cfg.ids.gid = gr->gr_gid;
+		else {
+			log_error("--user %s: no group '%s'", spec, colon);
+			return -1;
+		}
+	}
+	if (cfg.ids.uid == 0 || cfg.ids.gid == 0) {
+		log_error("--user %s: uid and gid 0 are root's; write \"--user root\" to stay "
+		          "root",
+		          spec);
+		return -1;
+	}
+	return 0;
+bad:
+	log_error("--user: '%s' is too long", spec);
+	return -1;
+}
+
+/**
+ * incus_group() - add the group that may use Incus's API socket to cfg.ids
+ *
+ * The socket is 0660, root's, of the group incusd was started with
+ * (--group; Debian's and Incus's packages: incus-admin). Taken from the
+ * socket where it exists, else that group's name. Group root is kept if the
+ * socket has it, with a warning: a file writable by group root is then
+ * writable by qremapd.
+ */
+static void incus_group(void)
+{
+	struct group *gr;
+	struct stat st;
+	gid_t gid;
+
+	if (cfg.run_as_root || !cfg.incus[0])
+		return;
+	if (stat(cfg.incus, &st) == 0) {
+		gid = st.st_gid;
+	} else if ((gr = getgrnam(INCUS_ADMIN_GROUP))) {
+		gid = gr->gr_gid;
+	} else {
+		log_warn("%s: %s, and there is no group %s: qremapd (uid %u) reaches Incus's "
+		         "API only if the socket lets it",
+		         cfg.incus, strerror(errno), INCUS_ADMIN_GROUP, (unsigned)cfg.ids.uid);
+		return;
+	}
+	if (gid == 0)
+		log_warn("Incus's API socket %s is group root's: qremapd keeps group root to "
+		         "reach it (incusd --group incus-admin avoids that)",
+		         cfg.incus);
+	if (gid != cfg.ids.gid)
+		cfg.ids.groups[cfg.ids.n_groups++] = gid;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 	        "Usage: qremapd [--socket PATH] [--state-dir DIR] [--default-profile P]\n"
 	        "               [--profile-for VM=P]... [--incus-socket PATH] [--qemu-user U]\n"
-	        "               [--incus-run-dir DIR] [--allow-uid UID]... [--no-seccomp]\n"
-	        "               [-v] [-q] [--version]\n"
+	        "               [--incus-run-dir DIR] [--allow-uid UID]... [--user U]\n"
+	        "               [--no-seccomp] [-v] [-q] [--version]\n"
 	        "\n"
 	        "Listen for the client-mode QMP monitors of VMs (Incus raw.qemu.conf from\n"
 	        "'qremap incus enable'), and remap each VM when its pre-start scriptlet\n"
@@ -770,11 +901,13 @@ static void usage(FILE *f)
 	        "  --incus-run-dir DIR  Incus's run directory (default %s; $INCUS_DIR/run\n"
 	        "                       where Incus runs with INCUS_DIR)\n"
 	        "  --allow-uid UID      without Incus: serve peers with this uid (repeatable)\n"
+	        "  --user U             run as U once set up: NAME[:GROUP], UID:GID, or root\n"
+	        "                       (default %s)\n"
 	        "  --no-seccomp         drop privileges but install no seccomp filter\n"
 	        "  -v, -q               more / fewer messages\n"
 	        "  --version            print the version\n",
 	        DEFAULT_SOCKET, DEFAULT_STATE_DIR, INCUS_DEFAULT_SOCKET, DEFAULT_QEMU_USER,
-	        PEER_RUN_DIR);
+	        PEER_RUN_DIR, DEFAULT_DAEMON_USER);
 }
 
 /* Parse the command line into cfg; returns -1 (exit 2), 0, or 1 (exit 0). */
@@ -790,6 +923,7 @@ static int parse_args(int argc, char **argv, bool *seccomp)
 	        {"qemu-user", required_argument, NULL, 'U'},
 	        {"incus-run-dir", required_argument, NULL, 'R'},
 	        {"allow-uid", required_argument, NULL, 'a'},
+	        {"user", required_argument, NULL, 'u'},
 	        {"verbose", no_argument, NULL, 'v'},
 	        {"quiet", no_argument, NULL, 'q'},
 	        {"version", no_argument, NULL, 'V'},
@@ -856,6 +990,9 @@ static int parse_args(int argc, char **argv, bool *seccomp)
 			}
 			cfg.allow_uid[cfg.n_allow++] = (uid_t)v;
 			break;
+		case 'u':
+			cfg.user = optarg;
+			break;
 		case 'v':
 			log_set_level(LOG_LVL_DEBUG);
 			break;
@@ -891,6 +1028,14 @@ static int parse_args(int argc, char **argv, bool *seccomp)
 		return -1;
 	}
 	cfg.qemu_uid = pw ? pw->pw_uid : (uid_t)-1;
+	if (parse_user(cfg.user) < 0)
+		return -1;
+	if (!cfg.run_as_root && cfg.ids.uid == cfg.qemu_uid) {
+		log_error("--user %s: that is the user QEMU runs as, who could then ptrace "
+		          "qremapd; give qremapd a user of its own",
+		          cfg.user);
+		return -1;
+	}
 	return 0;
 }
 
@@ -930,6 +1075,12 @@ int main(int argc, char **argv)
 		}
 		close(fd);
 	}
+	incus_group();
+	if (cfg.run_as_root)
+		log_warn("--user root: qremapd stays uid 0, so a compromised qremapd could write "
+		         "root's files through other processes' /proc/PID/root");
+	else
+		popts.ids = &cfg.ids;
 	if (prepare_state_dir() < 0)
 		return 1;
 	lfd = listen_socket();

@@ -43,21 +43,43 @@
  * run-time dependency for some 150 instructions, tested call by call in
  * test_privilege, is not worth it.
  *
+ * With @ids (qremapd), step 2 also leaves uid 0: every uid and gid becomes
+ * the daemon's own user, supplementary groups as given (the Incus socket's
+ * group), and CAP_DAC_READ_SEARCH is kept too, since what root owned by
+ * being root it now reads by capability: QEMU's /proc/PID/fd and fdinfo
+ * (QEMU drops to nobody from root, so the kernel makes it non-dumpable and
+ * its /proc files root's, 0500 and 0400) and Incus's pid files (0600 root).
+ *
  * What a hijacked qremapd can still do, by design (qremapd(8), PRIVILEGES):
- * read any process's memory and files (CAP_SYS_PTRACE, /proc), copy any
- * process's descriptors (pidfd_getfd) and use them, including files another
- * process has open for writing, and through /proc/PID/root of another process
- * reach that process's (writable) mounts: the read-only namespace stops
- * writes by path, not a process that uses CAP_SYS_PTRACE to get around it.
- * Only a uid other than 0 would make root's files unwritable to it.
+ * read any process's memory and any file (CAP_SYS_PTRACE, /proc,
+ * CAP_DAC_READ_SEARCH), copy any process's descriptors (pidfd_getfd) and use
+ * them, including files another process has open for writing. Through
+ * /proc/PID/root of another process it reaches that process's writable
+ * mounts, but with @ids it writes there only what its own user, or the
+ * Incus socket's group, may write: not root's files.
  */
 #ifndef QREMAP_PRIVILEGE_H
 #define QREMAP_PRIVILEGE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "qremap/error.h"
+
+/**
+ * struct privilege_ids - the identity to take in the drop
+ * @uid:	real, effective, saved and file-system uid (not 0)
+ * @gid:	the same for gids
+ * @groups:	supplementary groups, @n_groups of them (0: none)
+ * @n_groups:	how many
+ */
+struct privilege_ids {
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[4];
+	size_t n_groups;
+};
 
 /**
  * struct privilege_opts - what privilege_drop() sets up
@@ -69,11 +91,13 @@
  *		any other directory, only after the drop: a directory opened
  *		before it still reaches the writable mounts through openat(), so
  *		privilege_drop() refuses to set up the namespace while one is open
+ * @ids:	leave uid 0 for these, keeping CAP_DAC_READ_SEARCH; NULL: stay
  */
 struct privilege_opts {
 	bool seccomp;
 	bool readonly_fs;
 	const char *const *writable;
+	const struct privilege_ids *ids;
 };
 
 /**
@@ -84,6 +108,7 @@ struct privilege_opts {
  * @n_readonly:		mounts read-only in the private namespace (0: none)
  * @writable:		the directories left writable, comma-separated
  * @fs_note:		why there is no read-only namespace, if there is none
+ * @ids:		"uid U, gid G, groups A,B" after the drop
  */
 struct privilege_report {
 	char kept[96];
@@ -92,6 +117,7 @@ struct privilege_report {
 	size_t n_readonly;
 	char writable[256];
 	char fs_note[160];
+	char ids[96];
 };
 
 int privilege_drop(const struct privilege_opts *opts, struct privilege_report *rep,

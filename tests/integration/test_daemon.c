@@ -203,7 +203,10 @@ static const char *proc_status(pid_t pid, const char *key)
 		return val;
 	while (fgets(line, sizeof(line), f))
 		if (!strncmp(line, key, kl) && line[kl] == ':') {
-			sscanf(line + kl + 1, "%63s", val);
+			/* the whole value: Uid and Gid have four, tab-separated */
+			const char *v = line + kl + 1 + strspn(line + kl + 1, " \t");
+
+			snprintf(val, sizeof(val), "%.*s", (int)strcspn(v, "\n"), v);
 			break;
 		}
 	fclose(f);
@@ -214,7 +217,7 @@ static void test_daemon_many_vms_one_hung(void)
 {
 	struct fixture *vm[N_VMS] = {NULL};
 	char dirs[N_VMS][256] = {""}, profile[320];
-	struct fx_daemon d = {0};
+	struct fx_daemon d __attribute__((cleanup(fx_daemon_cleanup))) = {0};
 	unsigned calls[N_VMS] = {0};
 	char line[600];
 	int64_t t0, t_others;
@@ -248,15 +251,20 @@ static void test_daemon_many_vms_one_hung(void)
 	if (!ok)
 		goto out;
 	/* Serving VMs, so start-up is over: only the remap's capabilities
-	 * are left, under no_new_privs and the seccomp filter (privilege.h)
+	 * are left, under no_new_privs and the seccomp filter, and no uid or
+	 * gid of root's (privilege.h)
 	 */
-	CHECK_STR(proc_status(d.pid, "CapEff"), "0000000000281000");
-	CHECK_STR(proc_status(d.pid, "CapBnd"), "0000000000281000");
+	CHECK_STR(proc_status(d.pid, "CapEff"), "0000000000281004");
+	CHECK_STR(proc_status(d.pid, "CapBnd"), "0000000000281004");
+	CHECK_STR(proc_status(d.pid, "Uid"), "4290\t4290\t4290\t4290");
+	CHECK_STR(proc_status(d.pid, "Gid"), "4290\t4290\t4290\t4290");
+	CHECK_STR(proc_status(d.pid, "Groups"), "");
 	CHECK_STR(proc_status(d.pid, "CapInh"), "0000000000000000");
 	CHECK_STR(proc_status(d.pid, "NoNewPrivs"), "1");
 	CHECK_STR(proc_status(d.pid, "Seccomp"), "2");
 	CHECK(log_has(&d, "privileges: capabilities kept: cap_net_admin,cap_sys_admin,"
-	                  "cap_sys_ptrace; seccomp refuses"));
+	                  "cap_sys_ptrace,cap_dac_read_search; seccomp refuses"));
+	CHECK(log_has(&d, "runs as uid 4290, gid 4290, groups none"));
 
 	/* VM 0 signals, then its QEMU freezes in the middle of its remap */
 	CHECK(signal_prestart(vm[0], &calls[0]));
@@ -447,11 +455,49 @@ static unsigned lowest_free_fd(pid_t pid)
  * nobody (QEMU's own uid) while a real VM starts; then qremapd out of
  * descriptors must back off, not spin, and recover.
  */
+/**
+ * prlimit_as_daemon() - get or set qremapd's RLIMIT_NOFILE
+ * @pid:	qremapd
+ * @lim:	the new limit (soft at most the hard one), NULL to only get
+ * @old:	the limit before, or NULL
+ *
+ * Root here may lack CAP_SYS_RESOURCE, and qremapd runs as its own user
+ * once set up: prlimit(2) is then allowed to a process of the same uids and
+ * gids only. A child of ours becomes that user to make the call.
+ *
+ * Return: true if it worked
+ */
+static bool prlimit_as_daemon(pid_t pid, const struct rlimit *lim, struct rlimit *old)
+{
+	struct rlimit got = {0};
+	int st = -1, p[2];
+	pid_t kid;
+	bool ok;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return false;
+	kid = fork();
+	if (kid == 0) {
+		if (setresgid(FX_DAEMON_USER_UID, FX_DAEMON_USER_UID, FX_DAEMON_USER_UID) < 0 ||
+		    setresuid(FX_DAEMON_USER_UID, FX_DAEMON_USER_UID, FX_DAEMON_USER_UID) < 0 ||
+		    prlimit(pid, RLIMIT_NOFILE, lim, &got) < 0)
+			_exit(1);
+		_exit(write(p[1], &got, sizeof(got)) == sizeof(got) ? 0 : 2);
+	}
+	close(p[1]);
+	ok = kid > 0 && read(p[0], &got, sizeof(got)) == sizeof(got);
+	close(p[0]);
+	ok = kid > 0 && waitpid(kid, &st, 0) == kid && WIFEXITED(st) && WEXITSTATUS(st) == 0 && ok;
+	if (ok && old)
+		*old = got;
+	return ok;
+}
+
 static void test_daemon_under_attack(void)
 {
 	struct fixture *vm = NULL;
 	char dir[256], vmdir[256], profile[320], line[600];
-	struct fx_daemon d = {0};
+	struct fx_daemon d __attribute__((cleanup(fx_daemon_cleanup))) = {0};
 	int stop[2] = {-1, -1}, count[2] = {-1, -1};
 	pid_t att[2] = {-1, -1};
 	unsigned calls = 0, opened[2] = {0, 0};
@@ -526,10 +572,10 @@ static void test_daemon_under_attack(void)
 		while (strtoull(proc_status(d.pid, "Threads"), NULL, 10) > 2 && now_ms() < settle)
 			poll(NULL, 0, 50);
 		CHECK_INT(strtoull(proc_status(d.pid, "Threads"), NULL, 10), 2);
-		REQUIRE(prlimit(d.pid, RLIMIT_NOFILE, NULL, &old) == 0);
+		REQUIRE(prlimit_as_daemon(d.pid, NULL, &old));
 		low = old;
 		low.rlim_cur = lowest_free_fd(d.pid);
-		REQUIRE(prlimit(d.pid, RLIMIT_NOFILE, &low, NULL) == 0);
+		REQUIRE(prlimit_as_daemon(d.pid, &low, NULL));
 		snprintf(sa.sun_path, sizeof(sa.sun_path), "%.107s", d.sock);
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		REQUIRE(fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
@@ -541,7 +587,7 @@ static void test_daemon_under_attack(void)
 		        t1 - t0);
 		CHECK(t0 >= 0 && t1 - t0 < sysconf(_SC_CLK_TCK) / 4);
 		CHECK(log_has(&d, "accept: Too many open files"));
-		REQUIRE(prlimit(d.pid, RLIMIT_NOFILE, &old, NULL) == 0);
+		REQUIRE(prlimit_as_daemon(d.pid, &old, NULL));
 		/* recovered: a connection from a uid it doesn't serve is now
 		 * accepted and closed at once
 		 */

@@ -238,7 +238,7 @@ static bool log_has_line_starting(const struct fx_daemon *d, const char *prefix)
 static void test_trust_without_incus(void)
 {
 	char dir[256], exe[320], profile[320], fifo[320], link[320], map1[400], map2[400];
-	struct fx_daemon d = {0};
+	struct fx_daemon d __attribute__((cleanup(fx_daemon_cleanup))) = {0};
 	struct imp m;
 
 	if (!test_is_root())
@@ -450,8 +450,11 @@ static bool fake_incus_start(struct fake_incus *fi, const char *dir, const char 
 	snprintf(fi->path, sizeof(fi->path), "%.250s/incus.socket", dir);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%.107s", fi->path);
 	fi->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* 0660 and root's group, as incusd makes its socket: qremapd's own
+	 * user reaches it through the group it takes from the socket
+	 */
 	if (fi->lfd < 0 || bind(fi->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(fi->lfd, 8) < 0)
+	    chmod(fi->path, 0660) < 0 || listen(fi->lfd, 8) < 0)
 		return false;
 	return pthread_create(&fi->thread, NULL, fake_incus_main, fi) == 0;
 }
@@ -509,7 +512,7 @@ static void test_trust_with_incus(void)
 {
 	char dir[256], exe[320], run[320];
 	struct fake_incus fi;
-	struct fx_daemon d = {0};
+	struct fx_daemon d __attribute__((cleanup(fx_daemon_cleanup))) = {0};
 	struct imp m;
 
 	if (!test_is_root())

@@ -68,8 +68,10 @@ static volatile unsigned long long sleeper_magic;
  *		release builds: qremap never makes it)
  * @sleeper:	another root process of ours, which must survive the child
  * @keep:	a descriptor the parent and the sleeper both have
+ * @as_user:	leave uid 0 for TEST_UID (qremapd's --user)
  */
 struct child_opts {
+	bool as_user;
 	bool seccomp;
 	bool readonly_fs;
 	bool fallback;
@@ -111,6 +113,10 @@ static void *idle_thread(void *arg)
 
 /* errno of a call that returned < 0, else 0 */
 #define RES(call) ((call) < 0 ? errno : 0)
+
+/* the uid and gid of test_drop_as_user(): no passwd entry, no process */
+#define TEST_UID   4291
+#define TEST_GROUP 4292 /* a supplementary group of TEST_UID's */
 
 /**
  * path_in() - @name inside @dir, into a static buffer (four in rotation)
@@ -237,6 +243,17 @@ static void probe_files(FILE *out, const struct child_opts *o, int pre)
 	fprintf(out, "ro-long-create %d\n",
 	        open_errno(path_in(o->dir, "long/new"), O_WRONLY | O_CREAT));
 	fprintf(out, "ro-chmod %d\n", RES(chmod(path_in(o->dir, "root-file"), 04755)));
+	/* around the namespace: the same root-owned file, through the root of
+	 * a process in the host's mounts (CAP_SYS_PTRACE lets us there); only
+	 * a uid other than 0 stops this write
+	 */
+	{
+		char via[400];
+
+		snprintf(via, sizeof(via), "/proc/%d/root%s", (int)o->sleeper,
+		         path_in(o->dir, "root-file"));
+		fprintf(out, "proc-root-write %d\n", open_errno(via, O_WRONLY));
+	}
 	fprintf(out, "pre-write %d\n", RES(write(pre, "x", 1)));
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	fprintf(out, "unix-connect %d\n",
@@ -327,6 +344,15 @@ static void probe_calls(FILE *out, int pipefd, const struct child_opts *o)
 #ifdef SYS_clone3
 	fprintf(out, "clone3 %d\n", RES(syscall(SYS_clone3, NULL, 0)));
 #endif
+	/* CAP_DAC_READ_SEARCH's other half, opening any inode by handle,
+	 * stays refused: a bogus handle, so EPERM can only be the filter's
+	 */
+	{
+		char h[64] = {0};
+
+		fprintf(out, "open-by-handle %d\n",
+		        RES(syscall(SYS_open_by_handle_at, AT_FDCWD, h, O_RDONLY)));
+	}
 }
 
 /**
@@ -420,6 +446,8 @@ static void child_checks(int fd, const struct child_opts *o)
 {
 	char rw[300], inner[320], long_src[4000];
 	const char *writable[] = {rw, NULL, NULL};
+	const struct privilege_ids ids = {
+	        .uid = TEST_UID, .gid = TEST_UID, .groups = {TEST_GROUP}, .n_groups = 1};
 	struct privilege_opts popts = {
 	        .seccomp = o->seccomp,
 	        .readonly_fs = o->readonly_fs,
@@ -478,6 +506,17 @@ static void child_checks(int fd, const struct child_opts *o)
 			_exit(2);
 		fprintf(out, "deadfuse %d\n", dead_fuse_mount(path_in(o->dir, "deadfuse")));
 	}
+	if (o->as_user) {
+		/* as qremapd makes its state directory the daemon user's */
+		/* and the socket as Incus's: 0660, reached through a
+		 * supplementary group
+		 */
+		if (chown(sa.sun_path, 0, TEST_GROUP) < 0 || chmod(sa.sun_path, 0660) < 0 ||
+		    chown(rw, TEST_UID, TEST_UID) < 0 ||
+		    (writable[1] && chown(inner, TEST_UID, TEST_UID) < 0))
+			_exit(2);
+		popts.ids = &ids;
+	}
 	if (o->open_dir)
 		held_dir = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (o->fallback)
@@ -492,6 +531,8 @@ static void child_checks(int fd, const struct child_opts *o)
 	fprintf(out, "readonly %zu\n", rep.n_readonly);
 	fprintf(out, "writable %s\n", rep.writable);
 	fprintf(out, "fs-note %s\n", rep.fs_note);
+	fprintf(out, "ids %s\n", rep.ids);
+	fprintf(out, "uid %u %u\n", (unsigned)getuid(), (unsigned)geteuid());
 	if (root && !o->bad_writable)
 		fprintf(out, "deadfuse-opts %s\n", mount_options(path_in(o->dir, "deadfuse")));
 	if (status_hex("CapEff:", &v))
@@ -700,9 +741,12 @@ static void check_filter(const char *rep)
  * check_fs() - the read-only namespace, as root (without root there is none)
  * @rep:	child report
  * @seccomp:	the filter is installed too (it answers chmod first)
+ * @as_user:	not uid 0: the file's own mode refuses before the mount does
  */
-static void check_fs(const char *rep, bool seccomp)
+static void check_fs(const char *rep, bool seccomp, bool as_user)
 {
+	const char *ro = num(as_user ? EACCES : EROFS);
+
 	if (!test_is_root()) {
 		CHECK_CONTAINS(field(rep, "fs-note"), "EPERM");
 		CHECK_STR(field(rep, "readonly"), "0");
@@ -712,12 +756,12 @@ static void check_fs(const char *rep, bool seccomp)
 	CHECK(field_num(rep, "readonly") > 0);
 	CHECK_CONTAINS(field(rep, "writable"), "/rw");
 	/* refused: regular files outside the writable directory, /proc */
-	CHECK_STR(field(rep, "ro-write"), num(EROFS));
+	CHECK_STR(field(rep, "ro-write"), ro);
 	CHECK_STR(field(rep, "ro-create"), num(EROFS));
 	CHECK_STR(field(rep, "ro-long-create"), num(EROFS));
 	CHECK_STR(field(rep, "ro-chmod"), num(seccomp ? EPERM : EROFS));
-	CHECK_STR(field(rep, "mem-rw"), num(EROFS));
-	CHECK_STR(field(rep, "proc-sys"), num(EROFS));
+	CHECK_STR(field(rep, "mem-rw"), ro);
+	CHECK_STR(field(rep, "proc-sys"), ro);
 	CHECK_STR(field(rep, "rw-map-exec"), num(EPERM));
 	/* still working: what was open, devices, sockets, reading /proc */
 	CHECK_STR(field(rep, "pre-write"), "0");
@@ -766,7 +810,40 @@ static void test_drop_full(void)
 	CHECK(survived);
 	check_caps(rep);
 	check_filter(rep);
-	check_fs(rep, true);
+	check_fs(rep, true, false);
+	check_remap(rep);
+	/* what staying root leaves open, and test_drop_as_user() closes */
+	if (test_is_root())
+		CHECK_STR(field(rep, "proc-root-write"), "0");
+}
+
+/*
+ * qremapd's --user: no uid 0 left, CAP_DAC_READ_SEARCH kept for QEMU's and
+ * Incus's root-only files, and the write around the namespace that root
+ * could make (/proc/PID/root) refused by the file's own permissions
+ */
+static void test_drop_as_user(void)
+{
+	struct child_opts o = {.seccomp = true, .readonly_fs = true, .as_user = true};
+	bool survived;
+	_cleanup_free_ char *rep = NULL;
+
+	if (!test_is_root())
+		SKIP("needs root: only root can leave uid 0 for another");
+	rep = run_child(&o, &survived);
+	REQUIRE(rep);
+	CHECK_STR(field(rep, "drop-failed"), "");
+	CHECK(survived);
+	CHECK_STR(field(rep, "ids"), "uid 4291, gid 4291, groups 4292");
+	CHECK_STR(field(rep, "uid"), "4291 4291");
+	CHECK_STR(field(rep, "kept"),
+	          "cap_net_admin,cap_sys_admin,cap_sys_ptrace,cap_dac_read_search");
+	CHECK_STR(field(rep, "capeff"), "281004");
+	CHECK_STR(field(rep, "capbnd"), "281004");
+	CHECK_STR(field(rep, "proc-root-write"), num(EACCES));
+	CHECK_STR(field(rep, "open-by-handle"), num(EPERM));
+	check_filter(rep);
+	check_fs(rep, true, true);
 	check_remap(rep);
 }
 
@@ -783,7 +860,7 @@ static void test_drop_without_seccomp(void)
 	CHECK_STR(field(rep, "seccomp"), "0");
 	CHECK_STR(field(rep, "allowed"), "0");
 	check_caps(rep);
-	check_fs(rep, false);
+	check_fs(rep, false, false);
 	check_remap(rep);
 	if (!test_is_root())
 		return;
@@ -804,14 +881,15 @@ static void test_drop_mount_fallback(void)
 
 	if (!test_is_root())
 		SKIP("needs root: without it there is no mount namespace to make");
-#if !defined(__SANITIZE_ADDRESS__)
+#ifndef QREMAP_TEST_HOOKS
 	/* the hook that forces this path exists only in sanitized (test) builds */
-	SKIP("QREMAP_TEST_MOUNT_FALLBACK is honoured only by sanitized builds");
+	SKIP("QREMAP_TEST_MOUNT_FALLBACK is honoured only by builds with test hooks "
+	     "(QREMAP_SANITIZE=ON)");
 #endif
 	rep = run_child(&o, &survived);
 	REQUIRE(rep);
 	CHECK_STR(field(rep, "drop-failed"), "");
-	check_fs(rep, true);
+	check_fs(rep, true, false);
 	check_remap(rep);
 }
 
@@ -841,9 +919,10 @@ static void test_drop_refuses_open_dir(void)
 
 	if (!test_is_root())
 		SKIP("needs root: without it there is no mount namespace to make");
-#if !defined(__SANITIZE_ADDRESS__)
+#ifndef QREMAP_TEST_HOOKS
 	/* the hook that forces this path exists only in sanitized (test) builds */
-	SKIP("QREMAP_TEST_MOUNT_FALLBACK is honoured only by sanitized builds");
+	SKIP("QREMAP_TEST_MOUNT_FALLBACK is honoured only by builds with test hooks "
+	     "(QREMAP_SANITIZE=ON)");
 #endif
 	rep = run_child(&o, &survived);
 	REQUIRE(rep);
@@ -851,5 +930,5 @@ static void test_drop_refuses_open_dir(void)
 	check_filter(rep);
 }
 
-TEST_MAIN(test_drop_full, test_drop_without_seccomp, test_drop_mount_fallback,
+TEST_MAIN(test_drop_full, test_drop_as_user, test_drop_without_seccomp, test_drop_mount_fallback,
           test_drop_failure_still_filters, test_drop_refuses_open_dir)
