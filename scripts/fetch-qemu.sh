@@ -1,16 +1,17 @@
 #!/bin/bash
 # Unpack QEMU 10.0 from Debian bookworm-backports beside the installed QEMU
 # (Debian 12's 7.2), so tests exercise both: their tap-queue and usb-net
-# behaviour differ (facts.md sections 4-5), and 10.0 is what Incus installs.
+# behaviour differ (docs/facts.md sections 4-5), and 10.0 is what Incus installs.
 # If the installed QEMU is not 7.2 (Incus from backports replaces it), 7.2
 # is unpacked from bookworm the same way, so the suite still runs both.
 #
 #   scripts/fetch-qemu.sh            -> .cache/qemu-10.0/qemu-system-x86_64
 #                                       (.cache/qemu-7.2/qemu-system-x86_64)
 #
-# Nothing is installed system-wide: a private apt configuration downloads the
-# .debs (apt-get download), dpkg-deb -x unpacks them under .cache, and a
-# wrapper script points the binary at its own firmware (-L) and modules
+# Nothing is installed system-wide: a private apt configuration, pointed at
+# the Debian mirror the machine's own apt sources name (none is built in),
+# downloads the .debs (apt-get download), dpkg-deb -x unpacks them under
+# .cache, and a wrapper script points the binary at its own firmware (-L) and modules
 # (QEMU_MODULE_DIR). Idempotent.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,12 +37,96 @@ if [ -x "$dest/qemu-system-x86_64" ] && "$dest/qemu-system-x86_64" -version 2>/d
 	exit 0
 fi
 
+# The Debian mirror comes from the machine's own apt sources; none is built
+# in. Where apt reads them (apt-config: Dir::Etc::SourceList, SourceParts):
+list=/etc/apt/sources.list parts=/etc/apt/sources.list.d/
+eval "$(apt-config shell list Dir::Etc::SourceList/f parts Dir::Etc::SourceParts/d)"
+# find_mirror: the first enabled "deb" entry with component main for
+# bookworm, bookworm-updates or bookworm-backports (not bookworm-security:
+# another archive), one-line (*.list) and deb822 (*.sources) alike. Prints "URI<TAB>KEYRING", KEYRING
+# being its Signed-By if that is one keyring file, else empty.
+find_mirror() {
+	local f out
+	for f in "$list" "$parts"*.list "$parts"*.sources; do
+		[ -f "$f" ] || continue
+		case $f in
+		*.sources) out=$(awk "$deb822" "$f") ;;
+		*) out=$(awk "$oneline" "$f") ;;
+		esac
+		if [ -n "$out" ]; then
+			printf '%s\n' "$out"
+			return
+		fi
+	done
+}
+# "deb [OPTIONS] URI SUITE COMPONENT..."
+# shellcheck disable=SC2016 # awk programs: awk expands $i, not the shell
+oneline='
+{ sub(/#.*/, "") }
+$1 != "deb" { next }
+{
+	opts = ""; i = 2
+	if ($2 ~ /^\[/) {
+		for (; i <= NF; i++) { opts = opts " " $i; if ($i ~ /\]$/) break }
+		i++
+	}
+	if ($(i + 1) !~ /^bookworm(-updates|-backports)?$/) next
+	main = 0
+	for (c = i + 2; c <= NF; c++) if ($c == "main") main = 1
+	if (!main) next
+	key = ""
+	if (match(opts, /signed-by=[^ \]]+/)) key = substr(opts, RSTART + 10, RLENGTH - 10)
+	print $i "\t" (key ~ /^\/[^,]*$/ ? key : ""); exit
+}'
+# deb822 stanzas, blank-line separated; continuation lines (an embedded
+# Signed-By key) start with white space
+# shellcheck disable=SC2016
+deb822='
+function flush() {
+	if (types ~ /(^| )deb( |$)/ && tolower(enabled) != "no" && uris != "" &&
+	    suites ~ /(^| )bookworm(-updates|-backports)?( |$)/ &&
+	    components ~ /(^| )main( |$)/) {
+		split(uris, u, " ")
+		print u[1] "\t" (key ~ /^\/[^ ]*$/ ? key : ""); found = 1; exit
+	}
+	types = uris = suites = components = enabled = key = ""
+}
+/^#/ { next }
+/^[ \t]*$/ { flush(); next }
+/^[ \t]/ { next }
+{
+	field = tolower(substr($0, 1, index($0, ":") - 1))
+	value = substr($0, index($0, ":") + 1)
+	gsub(/^[ \t]+|[ \t]+$/, "", value); gsub(/[ \t]+/, " ", value)
+	if (field == "types") types = value
+	else if (field == "uris") uris = value
+	else if (field == "suites") suites = value
+	else if (field == "components") components = value
+	else if (field == "enabled") enabled = value
+	else if (field == "signed-by") key = value
+}
+END { if (!found) flush() }'
+mirror=$(find_mirror)
+uri=${mirror%%$'\t'*} key=${mirror#*$'\t'}
+if [ -z "$uri" ]; then
+	cat >&2 <<MSG
+fetch-qemu: no Debian mirror for bookworm in apt's sources ($list,
+${parts}*.list, ${parts}*.sources). This script downloads QEMU from the
+mirror this machine already uses and has none of its own. Configure one and
+run "apt-get update": a line
+    deb MIRROR bookworm main
+in $list, or a stanza
+    Types: deb
+    URIs: MIRROR
+    Suites: bookworm bookworm-updates
+    Components: main
+in ${parts}debian.sources (MIRROR: your Debian mirror's URL).
+MSG
+	exit 1
+fi
+echo "fetch-qemu: $suite from $uri (apt's sources)"
 mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$dest"
-# the mirror this machine already uses for bookworm
-uri=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
-[ -n "$uri" ] || uri=$(awk '$1 == "deb" && $3 == "bookworm" {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
-[ -n "$uri" ] || uri=http://deb.debian.org/debian
-echo "deb $uri $suite main" > "$apt_dir/sources.list"
+echo "deb ${key:+[signed-by=$key] }$uri $suite main" > "$apt_dir/sources.list"
 # Dir::State::status=/dev/null: what is installed must not count (Incus's
 # QEMU 10.0 installed would otherwise be the "candidate" for bookworm's 7.2)
 opts=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o Dir::Etc::SourceParts=/dev/null

@@ -53,7 +53,7 @@ int cmd_config(int argc, char **argv, const struct global_opts *g)
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
-	_cleanup_(qmp_closep) struct qmp_client *c = NULL;
+	_cleanup_qmp_ struct qmp_client *c = NULL;
 	struct inventory_opts iopts = {.no_host = true};
 	struct coldplug_opts copts = {0};
 	const char *profile_arg = NULL, *qmp_path = NULL, *format = "args";

@@ -956,7 +956,7 @@ static int incus_status(const struct incus_opts *o)
 		        str_or(json_string_value(json_object_get(c, "guest_mac")), ""));
 		json_array_foreach(json_object_get(out, "usb_nics"), i, c) printf(
 		        "note: NIC %s uses io.bus=usb: Incus gives its usb-net one tap queue "
-		        "per vCPU, and usb-net only reads the first (facts.md §4); a profile "
+		        "per vCPU, and usb-net only reads the first (docs/facts.md §4); a profile "
 		        "rule 'to: usb-net' matching it replaces it with a single-queue one\n",
 		        json_string_value(c));
 	}

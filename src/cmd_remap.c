@@ -73,6 +73,31 @@ static int outcome_exit(enum remap_outcome o)
 }
 
 /**
+ * apply_test_hooks() - fault injection from the environment, test builds only
+ * @ropts:	remap options: fail_step and stop_step are set here
+ *
+ * QREMAP_TEST_FAIL_STEP=N makes step N fail as if QEMU had refused it;
+ * QREMAP_TEST_STOP_STEP=N makes qremap stop itself (SIGSTOP) before step N,
+ * so that a test can kill QEMU exactly there (tests/README.md). Only a
+ * build with QREMAP_TEST_HOOKS (the sanitized test build) has them: any
+ * other qremap neither reads these variables nor contains their names.
+ */
+static void apply_test_hooks(struct remap_opts *ropts)
+{
+#ifdef QREMAP_TEST_HOOKS
+	unsigned long long v;
+	const char *s;
+
+	s = getenv("QREMAP_TEST_FAIL_STEP");
+	if (s && parse_uint(s, 100000, &v) == 0)
+		ropts->fail_step = (unsigned)v;
+	s = getenv("QREMAP_TEST_STOP_STEP");
+	if (s && parse_uint(s, 100000, &v) == 0)
+		ropts->stop_step = (unsigned)v;
+#endif
+}
+
+/**
  * cmd_remap() - "qremap remap"
  * @argc:	arguments after the subcommand name, getopt style
  * @argv:	argv[0] is "remap"
@@ -96,18 +121,17 @@ int cmd_remap(int argc, char **argv, const struct global_opts *g)
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
-	_cleanup_(qmp_closep) struct qmp_client *c = NULL;
+	_cleanup_qmp_ struct qmp_client *c = NULL;
 	struct global_opts gl = *g;
 	struct inventory_opts iopts = {0};
 	struct remap_opts ropts = {.quit_on_unsafe = true};
-	const char *profile_arg = NULL, *qmp_path = NULL, *fault;
+	const char *profile_arg = NULL, *qmp_path = NULL;
 	bool dry_run = false, json = false;
 	struct remap_report rep;
 	struct vm_inventory inv;
 	struct profile prof;
 	struct plan plan;
 	char path[1024];
-	unsigned long long v;
 	struct qr_error err = {0};
 	int opt, rc;
 
@@ -163,14 +187,7 @@ int cmd_remap(int argc, char **argv, const struct global_opts *g)
 		remap_usage(stderr);
 		return EXIT_USAGE;
 	}
-	/* Test hook for fault injection (tests/README.md): step N fails as if refused */
-	fault = getenv("QREMAP_TEST_FAIL_STEP");
-	if (fault && parse_uint(fault, 100000, &v) == 0)
-		ropts.fail_step = (unsigned)v;
-	/* ... and before step N, qremap stops itself so a test can kill QEMU there */
-	fault = getenv("QREMAP_TEST_STOP_STEP");
-	if (fault && parse_uint(fault, 100000, &v) == 0)
-		ropts.stop_step = (unsigned)v;
+	apply_test_hooks(&ropts);
 
 	if (profile_resolve(profile_arg, path, sizeof(path), &err) < 0) {
 		log_error("%s", err.msg);

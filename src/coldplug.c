@@ -461,7 +461,7 @@ int coldplug_build(const struct vm_inventory *inv, const struct profile *prof,
 	}
 	if (opts && opts->client_monitor && opts->client_monitor[0]) {
 		/* QEMU dials qremapd at launch; without a reconnect delay a
-		 * missing listener would fail the start (facts.md §2)
+		 * missing listener would fail the start (docs/facts.md §2)
 		 */
 		NEED(it = item_new(cp, CP_CHARDEV, "qremapd", "QEMU dials qremapd (client mode)"));
 		item_set(it, "backend", "socket");

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * qremap - commands.h: entry points of the qremap subcommands (private to
- * the qremap binary)
+ * qremap - commands.h: entry points of the qremap subcommands and the
+ * helpers they share (private to the qremap binary)
  */
 #ifndef QREMAP_COMMANDS_H
 #define QREMAP_COMMANDS_H
@@ -37,6 +37,7 @@ int cmd_profile(int argc, char **argv, const struct global_opts *g);
 int cmd_config(int argc, char **argv, const struct global_opts *g);
 int cmd_incus(int argc, char **argv, const struct global_opts *g);
 
+/* What the subcommands share (cmd_common.c) */
 int parse_pid_arg(const char *arg, pid_t *pid);
 int connect_monitor(const char *path, int timeout_ms, const struct global_opts *g,
                     struct qmp_client **out, struct qr_error *err);

@@ -138,6 +138,19 @@ int qr_err_prefix(struct qr_error *e, const char *fmt, ...)
 	return -1;
 }
 
+static const char *const err_kind_names[] = {
+        [QR_OK] = "ok",
+        [QR_ERR_SYS] = "system",
+        [QR_ERR_TIMEOUT] = "timeout",
+        [QR_ERR_DISCONNECTED] = "disconnected",
+        [QR_ERR_PROTOCOL] = "protocol",
+        [QR_ERR_QMP] = "qmp",
+        [QR_ERR_PARSE] = "parse",
+        [QR_ERR_INVALID] = "invalid",
+        [QR_ERR_UNSUPPORTED] = "unsupported",
+        [QR_ERR_STATE] = "state",
+};
+
 /**
  * qr_err_kind_str() - short name of an error category, for JSON reports
  * @kind:	category
@@ -146,27 +159,7 @@ int qr_err_prefix(struct qr_error *e, const char *fmt, ...)
  */
 const char *qr_err_kind_str(enum qr_err_kind kind)
 {
-	switch (kind) {
-	case QR_OK:
-		return "ok";
-	case QR_ERR_SYS:
-		return "system";
-	case QR_ERR_TIMEOUT:
-		return "timeout";
-	case QR_ERR_DISCONNECTED:
-		return "disconnected";
-	case QR_ERR_PROTOCOL:
-		return "protocol";
-	case QR_ERR_QMP:
-		return "qmp";
-	case QR_ERR_PARSE:
-		return "parse";
-	case QR_ERR_INVALID:
-		return "invalid";
-	case QR_ERR_UNSUPPORTED:
-		return "unsupported";
-	case QR_ERR_STATE:
-		return "state";
-	}
-	return "unknown";
+	return (size_t)kind < ARRAY_SIZE(err_kind_names) && err_kind_names[kind]
+	               ? err_kind_names[kind]
+	               : "unknown";
 }

@@ -805,6 +805,12 @@ int inventory_usb_free_ports(const struct inv_controller *c, unsigned *ports, un
 	return (int)n;
 }
 
+static const char *const hotplug_mode_names[] = {
+        [HOTPLUG_UNKNOWN] = "unknown",
+        [HOTPLUG_ACPI] = "acpi",
+        [HOTPLUG_NATIVE] = "native-pcie",
+};
+
 /**
  * hotplug_mode_str() - name of a hotplug mode, as in JSON output
  * @m:	mode
@@ -813,16 +819,16 @@ int inventory_usb_free_ports(const struct inv_controller *c, unsigned *ports, un
  */
 const char *hotplug_mode_str(enum hotplug_mode m)
 {
-	switch (m) {
-	case HOTPLUG_ACPI:
-		return "acpi";
-	case HOTPLUG_NATIVE:
-		return "native-pcie";
-	case HOTPLUG_UNKNOWN:
-		break;
-	}
-	return "unknown";
+	return (size_t)m < ARRAY_SIZE(hotplug_mode_names) && hotplug_mode_names[m]
+	               ? hotplug_mode_names[m]
+	               : "unknown";
 }
+
+static const char *const ctrl_kind_names[] = {
+        [CTRL_USB] = "usb",
+        [CTRL_SATA] = "sata",
+        [CTRL_SCSI] = "scsi",
+};
 
 /**
  * ctrl_kind_str() - name of a controller family, as in JSON output
@@ -832,16 +838,15 @@ const char *hotplug_mode_str(enum hotplug_mode m)
  */
 const char *ctrl_kind_str(enum ctrl_kind k)
 {
-	switch (k) {
-	case CTRL_USB:
-		return "usb";
-	case CTRL_SATA:
-		return "sata";
-	case CTRL_SCSI:
-		return "scsi";
-	}
-	return "unknown";
+	return (size_t)k < ARRAY_SIZE(ctrl_kind_names) && ctrl_kind_names[k] ? ctrl_kind_names[k]
+	                                                                     : "unknown";
 }
+
+static const char *const tap_queue_state_names[] = {
+        [TAPQ_UNKNOWN] = "unknown",
+        [TAPQ_ATTACHED] = "attached",
+        [TAPQ_DETACHED] = "detached",
+};
 
 /**
  * tap_queue_state_str() - name of a queue state, as in JSON output
@@ -851,13 +856,7 @@ const char *ctrl_kind_str(enum ctrl_kind k)
  */
 const char *tap_queue_state_str(enum tap_queue_state s)
 {
-	switch (s) {
-	case TAPQ_ATTACHED:
-		return "attached";
-	case TAPQ_DETACHED:
-		return "detached";
-	case TAPQ_UNKNOWN:
-		break;
-	}
-	return "unknown";
+	return (size_t)s < ARRAY_SIZE(tap_queue_state_names) && tap_queue_state_names[s]
+	               ? tap_queue_state_names[s]
+	               : "unknown";
 }

@@ -912,7 +912,7 @@ enum { NIC_MATCH, NIC_TO, NIC_XHCI, NIC_PORTS, NIC_MAC, NIC_PH, NIC_MODEL, NIC_M
 static const struct field nic_fields[NIC_N] = {
         [NIC_MATCH] = {"match", "match: \"*\""},
         [NIC_TO] = {"to", "to: usb-net"},
-        [NIC_XHCI] = {"xhci", "xhci: qemu_xhci"},
+        [NIC_XHCI] = {"xhci", "xhci: qemu_usb"},
         [NIC_PORTS] = {"ports", "ports: [4, 5]"},
         [NIC_MAC] = {"mac_rewritten", "mac_rewritten: refuse"},
         [NIC_PH] = {"placeholders", "placeholders: [qremap_nic0]"},
@@ -1128,7 +1128,7 @@ static const struct field disk_fields[DISK_N] = {
         [DISK_TO] = {"to", "to: sata"},
         [DISK_AHCI] = {"ahci", "ahci: qremap_ahci"},
         [DISK_PH] = {"placeholders", "placeholders: [qremap_sata0, qremap_sata1]"},
-        [DISK_XHCI] = {"xhci", "xhci: qemu_xhci"},
+        [DISK_XHCI] = {"xhci", "xhci: qemu_usb"},
         [DISK_PORTS] = {"ports", "ports: [5]"},
 };
 

@@ -18,7 +18,7 @@
  * hw/usb/dev-network.c built the CDC "iMACAddress" string with a hard-coded
  * 0x40 as its first byte, so a guest using CDC-ECM sees 40:xx:... instead of
  * the configured MAC. Fixed upstream in 10.2.0 and in the stable releases
- * 10.1.1, 10.0.5 and 7.2.21 (facts.md §5; seen: Debian's 10.0.2 shows 40:,
+ * 10.1.1, 10.0.5 and 7.2.21 (docs/facts.md §5; seen: Debian's 10.0.2 shows 40:,
  * Debian's 7.2.22 does not). Builds in between (8.x, 9.x, 10.0.0-10.0.4,
  * 10.1.0) are taken to have it; a distribution that backported the fix
  * under an older version number is the case the profile's policy exists for.

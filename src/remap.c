@@ -214,8 +214,8 @@ static int do_device_del(struct exec *x, const struct plan_step *s, char *note, 
 	x->committed = true;
 	if (s->until_reset) {
 		/* q35's ACPI hotplug completes an unplug requested before the
-		 * guest ever ran only at reset (facts.md §7); the STEP_RESET
-		 * below waits for it.
+		 * guest ever ran only at reset (docs/facts.md §7); the
+		 * STEP_RESET below waits for it.
 		 */
 		x->pending[x->n_pending++] = s->dev;
 		snprintf(note, len, "unplug pending until reset (ACPI)");
@@ -660,6 +660,12 @@ void remap_report_free(struct remap_report *rep)
 	memset(rep, 0, sizeof(*rep));
 }
 
+static const char *const outcome_names[] = {
+        [REMAP_DONE] = "done",       [REMAP_NOTHING] = "nothing-to-do",
+        [REMAP_REFUSED] = "refused", [REMAP_ROLLED_BACK] = "rolled-back",
+        [REMAP_UNSAFE] = "unsafe",
+};
+
 /**
  * remap_outcome_str() - an outcome's name, as in JSON
  * @o:	outcome
@@ -668,20 +674,14 @@ void remap_report_free(struct remap_report *rep)
  */
 const char *remap_outcome_str(enum remap_outcome o)
 {
-	switch (o) {
-	case REMAP_DONE:
-		return "done";
-	case REMAP_NOTHING:
-		return "nothing-to-do";
-	case REMAP_REFUSED:
-		return "refused";
-	case REMAP_ROLLED_BACK:
-		return "rolled-back";
-	case REMAP_UNSAFE:
-		return "unsafe";
-	}
-	return "?";
+	return (size_t)o < ARRAY_SIZE(outcome_names) && outcome_names[o] ? outcome_names[o] : "?";
 }
+
+static const char *const step_result_names[] = {
+        [STEP_NOT_RUN] = "not-run",         [STEP_DONE] = "done",
+        [STEP_FAILED] = "failed",           [STEP_UNDONE] = "undone",
+        [STEP_UNDO_FAILED] = "undo-failed",
+};
 
 /**
  * step_result_str() - a step result's name, as in JSON
@@ -691,19 +691,9 @@ const char *remap_outcome_str(enum remap_outcome o)
  */
 const char *step_result_str(enum step_result r)
 {
-	switch (r) {
-	case STEP_NOT_RUN:
-		return "not-run";
-	case STEP_DONE:
-		return "done";
-	case STEP_FAILED:
-		return "failed";
-	case STEP_UNDONE:
-		return "undone";
-	case STEP_UNDO_FAILED:
-		return "undo-failed";
-	}
-	return "?";
+	return (size_t)r < ARRAY_SIZE(step_result_names) && step_result_names[r]
+	               ? step_result_names[r]
+	               : "?";
 }
 
 /**
@@ -762,6 +752,24 @@ json_t *remap_report_to_json(const struct remap_report *rep, const struct plan *
 	return o;
 }
 
+/* What a disk became, as the summary names it */
+static const char *const disk_labels[] = {
+        [DISK_TO_SATA] = "SATA",
+        [DISK_TO_VIRTIO_BLK] = "virtio-blk",
+        [DISK_TO_USB_STORAGE] = "usb-storage",
+};
+
+/**
+ * disk_label() - how the summary names a disk target
+ * @t:	target
+ *
+ * Return: "SATA", "virtio-blk", "usb-storage", or "?" for any other value
+ */
+static const char *disk_label(enum disk_target t)
+{
+	return (size_t)t < ARRAY_SIZE(disk_labels) && disk_labels[t] ? disk_labels[t] : "?";
+}
+
 /**
  * remap_report_print() - a report for humans
  * @f:		stream
@@ -772,14 +780,21 @@ void remap_report_print(FILE *f, const struct remap_report *rep, const struct pl
 {
 	switch (rep->outcome) {
 	case REMAP_DONE:
-		for (size_t i = 0; i < plan->n_nics; i++)
-			fprintf(f, "NIC %s: %s -> %s (usb-net, netdev %s, guest MAC %s)\n",
-			        plan->nics[i].name, plan->nics[i].orig_dev, plan->nics[i].new_dev,
-			        plan->nics[i].new_netdev, plan->nics[i].guest_mac);
-		for (size_t i = 0; i < plan->n_disks; i++)
-			fprintf(f, "disk %s: %s -> %s (SATA, node %s)\n", plan->disks[i].name,
-			        plan->disks[i].orig_dev, plan->disks[i].placeholder,
-			        plan->disks[i].node);
+		for (size_t i = 0; i < plan->n_nics; i++) {
+			const struct plan_nic *n = &plan->nics[i];
+			char where[96] = "usb-net";
+
+			if (n->target == NIC_TO_HUB)
+				snprintf(where, sizeof(where), "%s on hub %d", n->model, n->hub_id);
+			fprintf(f, "NIC %s: %s -> %s (%s, netdev %s, guest MAC %s)\n", n->name,
+			        n->orig_dev, n->new_dev, where, n->new_netdev, n->guest_mac);
+		}
+		for (size_t i = 0; i < plan->n_disks; i++) {
+			const struct plan_disk *d = &plan->disks[i];
+
+			fprintf(f, "disk %s: %s -> %s (%s, node %s)\n", d->name, d->orig_dev,
+			        d->placeholder, disk_label(d->target), d->node);
+		}
 		fprintf(f, "remapped and verified in %.1f ms\n", rep->total_ms);
 		return;
 	case REMAP_NOTHING:

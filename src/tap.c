@@ -484,7 +484,7 @@ int tap_open_queue_like(int model_fd, struct qr_error *err)
  *
  * A detached queue gets no packets: the kernel only spreads flows over
  * attached queues, so an old queue left attached with nobody reading it is
- * where packets die (facts.md §4).
+ * where packets die (docs/facts.md §4).
  *
  * Return: 0 on success (also if it was already detached), -1 on failure
  */

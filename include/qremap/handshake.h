@@ -5,7 +5,7 @@
  * devices are in and the remap is done, with nothing but QMP.
  *
  * Incus can't run a program for a VM; its raw.qemu.scriptlet can only make
- * QMP calls, can't sleep and has no while loop (facts.md §2). And QEMU runs
+ * QMP calls, can't sleep and has no while loop (docs/facts.md §2). And QEMU runs
  * QMP commands from all monitors one at a time, so no call of the scriptlet
  * may wait for qremapd: it would stall qremapd's own monitor too. So:
  *

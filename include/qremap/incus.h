@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * qremap - remap Incus/QEMU devices for guests without PCI hotplug
- *
- * incus.h - the Incus REST API over its unix socket (libcurl), and what
+ * qremap - incus.h: the Incus REST API over its unix socket (libcurl), and what
  * qremap reads from and writes to an instance's configuration.
  *
  * qremap's additions to an instance are always recognisable, so that

@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * qremap - remap Incus/QEMU devices for guests without PCI hotplug
- *
- * names.h - Incus instance and project names, checked before they are used
- * in a REST path, a file name or a message.
+ * qremap - names.h: Incus instance and project names, checked before they are
+ * used in a REST path, a file name or a message.
  *
  * A name typed on the command line or read from a VM reaches Incus's API
  * inside a URL and qremapd's state directory inside a file name. Checking it

@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * qremap - remap Incus/QEMU devices for guests without PCI hotplug
- *
- * proc.h - a handle on one process (QEMU) that survives pid reuse.
+ * qremap - proc.h: a handle on one process (QEMU) that survives pid reuse.
  *
  * A pid is only a number: once its process exits, another may get it, and
  * whatever qremap then reads from /proc/PID or copies with pidfd_getfd()

@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * qremap - remap Incus/QEMU devices for guests without PCI hotplug
- *
- * profile.h - per-guest-OS remap profiles, loaded from YAML.
+ * qremap - profile.h: per-guest-OS remap profiles, loaded from YAML.
  *
  * A profile says what the guest can see and so what each Incus device must
  * become: which NICs go to usb-net (on which XHCI), which disks go to which
@@ -36,7 +34,7 @@
  * @NIC_TO_LEAVE:	leave the NIC as Incus made it
  * @NIC_TO_USB_NET:	a usb-net frontend on an XHCI, fed by one fresh tap queue
  * @NIC_TO_HUB:		one fresh tap queue wired into the net hub of a NIC
- *			placeholder cold-plugged at QEMU start (facts.md §8)
+ *			placeholder cold-plugged at QEMU start (docs/facts.md §8)
  */
 enum nic_target {
 	NIC_TO_LEAVE = 0,

@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * qremap - remap Incus/QEMU devices for guests without PCI hotplug
- *
- * quirks.h - behaviour that differs between QEMU builds and that the remap
- * has to predict, each with where it was established.
+ * qremap - quirks.h: behaviour that differs between QEMU builds and that the
+ * remap has to predict, each with where it was established.
  */
 #ifndef QREMAP_QUIRKS_H
 #define QREMAP_QUIRKS_H

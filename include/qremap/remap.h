@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * qremap - remap Incus/QEMU devices for guests without PCI hotplug
- *
- * remap.h - the executor: applies a plan step by step, verifies the result
- * from QEMU's and the host's side, and on failure undoes what it did.
+ * qremap - remap.h: the executor: applies a plan step by step, verifies the
+ * result from QEMU's and the host's side, and on failure undoes what it did.
  *
  * Outcomes (and the exit codes qremap maps them to, see qremap(1)):
  * done; nothing to do; refused (the plan was, nothing touched); failed and

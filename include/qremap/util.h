@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * qremap - remap Incus/QEMU devices for guests without PCI hotplug
- *
- * util.h - small helpers shared by every module: cleanup attributes, bounded
- * string copies, UTF-8 hygiene for text that leaves the process, monotonic
- * deadlines.
+ * qremap - util.h: small helpers shared by every module: cleanup attributes,
+ * bounded string copies, UTF-8 hygiene for text that leaves the process,
+ * monotonic deadlines.
  *
  * Cleanup attributes (as in crun and systemd) keep error paths short: a
  * variable declared with _cleanup_free_ is freed when it leaves scope, so a

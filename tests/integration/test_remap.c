@@ -49,6 +49,19 @@ static const char *guest_dir(void)
 	return getenv("QREMAP_GUEST_DIR") ? getenv("QREMAP_GUEST_DIR") : QREMAP_GUEST_DIR_DEFAULT;
 }
 
+/*
+ * The tests that steer qremap through a test hook (QREMAP_TEST_FAIL_STEP,
+ * QREMAP_TEST_STOP_STEP) skip in a build without them (tests/README.md).
+ */
+#ifdef QREMAP_TEST_HOOKS
+static const bool have_test_hooks = true;
+#else
+static const bool have_test_hooks = false;
+#endif
+#define NO_TEST_HOOKS                                                                              \
+	"qremap has no test hooks in this build (QREMAP_TEST_FAIL_STEP, QREMAP_TEST_STOP_STEP): "  \
+	"only the sanitized test build (-DQREMAP_SANITIZE=ON) has them, tests/README.md"
+
 /**
  * struct vm - one fixture VM for a test
  * @f:		fixture
@@ -684,7 +697,7 @@ static int seed_recipe_once(unsigned attempt)
 	if (!vm_start(&v, 8, 1, disks, 1, 0, true, NULL) || !host_side_up(&v))
 		return -1;
 	{
-		/* facts.md §7c: one packet between hotplug and remap */
+		/* docs/facts.md §7c: one packet between hotplug and remap */
 		const char *cmd[] = {"busybox", "ping", "-c", "1", "-W", "1", GUEST_IP, NULL};
 
 		in_netns(&v, cmd, NULL);
@@ -799,6 +812,8 @@ static void test_rollback_every_step(void)
 	int rc;
 	size_t first_commit;
 
+	if (!have_test_hooks)
+		SKIP(NO_TEST_HOOKS);
 	if (!test_is_root())
 		SKIP("needs root (network namespaces, taps)");
 	REQUIRE(vm_start(&v, 4, 2, disks, 2, 0, false, NULL));
@@ -998,6 +1013,8 @@ static void test_qemu_killed_at_every_step(void)
 	const char *profile;
 	size_t n_steps;
 
+	if (!have_test_hooks)
+		SKIP(NO_TEST_HOOKS);
 	if (!test_is_root())
 		SKIP("needs root (network namespaces, taps)");
 	{
@@ -1113,6 +1130,8 @@ static void test_refused_at_every_commit_step(void)
 	size_t n_steps, first_commit;
 	char pdir[256];
 
+	if (!have_test_hooks)
+		SKIP(NO_TEST_HOOKS);
 	if (!test_is_root())
 		SKIP("needs root (network namespaces, taps)");
 	snprintf(pdir, sizeof(pdir), "%s", test_tmpdir("refused"));
@@ -1363,6 +1382,8 @@ static void test_unsafe_failure_quits_qemu(void)
 	char env[32];
 	int rc, pfd;
 
+	if (!have_test_hooks)
+		SKIP(NO_TEST_HOOKS);
 	if (!test_is_root())
 		SKIP("needs root (network namespaces, taps)");
 	REQUIRE(vm_start(&v, 2, 1, disks, 1, 0, false, NULL));

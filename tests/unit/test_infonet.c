@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* qremap - tests/unit/test_infonet.c: the "info network" parser, one test per
- * line shape QEMU prints (facts.md section 3, QEMU net/net.c and net/hub.c)
+ * line shape QEMU prints (docs/facts.md §3, QEMU net/net.c and net/hub.c)
  * and a table of malformed inputs that must be rejected with the line number.
  */
 

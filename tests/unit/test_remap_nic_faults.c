@@ -72,7 +72,7 @@
 #define STR(x)   STR_(x)
 
 #define NIC_MAC "10:66:6a:aa:bb:cc"
-/* Incus's TUNSETIFF flags (facts.md §1); the fresh queue must ask for the
+/* Incus's TUNSETIFF flags (docs/facts.md §1); the fresh queue must ask for the
  * same (the kernel takes a joining queue's IFF_NO_PI and IFF_VNET_HDR for
  * the whole tap when it is the tap's only queue)
  */
