@@ -14,6 +14,9 @@ pkgs=(
 	qemu-system-x86 qemu-utils iproute2 busybox-static xz-utils cpio
 	# checks: clang builds the libFuzzer targets, clang-tidy runs scripts/tidy.sh
 	clang clang-tidy
+	# the Debian package: dpkg-shlibdeps (dpkg-dev) computes its Depends,
+	# lintian checks it (tests/package-deb.sh)
+	dpkg-dev lintian
 )
 missing=()
 for p in "${pkgs[@]}"; do
