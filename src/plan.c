@@ -398,15 +398,30 @@ static void plan_nic(struct plan *p, const struct vm_inventory *inv, const struc
 	p->n_nics++;
 }
 
-/*
- * The placeholder a rule names, or the next empty one of the target's kind:
- * an ide-hd on @ahci for sata, a virtio-blk-pci for virtio-blk. NULL if none.
+/**
+ * pick_placeholder() - a free placeholder for a disk
+ * @p:		plan so far (placeholders other disks took)
+ * @inv:	inventory
+ * @r:		the disk's rule: the placeholders it names, else every one of
+ *		the target's kind (an ide-hd on @ahci for sata, a
+ *		virtio-blk-pci for virtio-blk), in inventory order
+ * @ahci:	the AHCI controller for sata, NULL for virtio-blk
+ * @size:	the disk's size: a free placeholder of exactly that size wins
+ *		over an earlier one (0: the first free one)
+ *
+ * An ide-hd's capacity is fixed when QEMU creates it, so with disks of
+ * different sizes the order of disks and placeholders must not decide;
+ * "qremap incus enable" makes one of each disk's size. With no exact match
+ * the first free one is returned, and the caller's size check names it.
+ *
+ * Return: the placeholder, NULL if none is free
  */
 static const struct inv_disk *pick_placeholder(const struct plan *p, const struct vm_inventory *inv,
                                                const struct disk_rule *r,
-                                               const struct inv_controller *ahci)
+                                               const struct inv_controller *ahci, uint64_t size)
 {
 	const char *driver = r->target == DISK_TO_SATA ? "ide-hd" : "virtio-blk-pci";
+	const struct inv_disk *first = NULL;
 
 	for (size_t k = 0; k < (r->n_placeholders ? r->n_placeholders : inv->n_disks); k++) {
 		const struct inv_disk *d = r->n_placeholders
@@ -425,10 +440,14 @@ static const struct inv_disk *pick_placeholder(const struct plan *p, const struc
 		}
 		for (size_t i = 0; i < p->n_disks; i++)
 			taken |= !strcmp(p->disks[i].placeholder, d->id);
-		if (!taken)
+		if (taken)
+			continue;
+		if (!size || d->size == size)
 			return d;
+		if (!first)
+			first = d;
 	}
-	return NULL;
+	return first;
 }
 
 /* sata / virtio-blk: a free placeholder (of exactly the disk's size for SATA). */
@@ -445,7 +464,7 @@ static bool plan_disk_placeholder(struct plan *p, const struct vm_inventory *inv
 		if (!ahci)
 			return false;
 	}
-	ph = pick_placeholder(p, inv, r, ahci);
+	ph = pick_placeholder(p, inv, r, ahci, ahci ? d->size : 0);
 	if (!ph && ahci) {
 		refuse(p,
 		       "disk %s: no free SATA placeholder on %s; create one of exactly %" PRIu64

@@ -338,14 +338,17 @@ static void set_disk(struct inv_disk *d, const char *id, const char *driver, con
 }
 
 /**
- * fixture_new() - the test VM in one hotplug mode, and its plan
+ * fixture_new_sized() - the test VM in one hotplug mode, and its plan
  * @mode:	HOTPLUG_NATIVE or HOTPLUG_ACPI
  * @yaml:	profile text
+ * @size0:	size of placeholder qremap_sata0 (port 0)
+ * @size1:	size of placeholder qremap_sata1 (port 1)
  *
  * Return: the fixture (free with fixture_free()), NULL on failure (said on
  *	   stderr)
  */
-static struct fixture *fixture_new(enum hotplug_mode mode, const char *yaml)
+static struct fixture *fixture_new_sized(enum hotplug_mode mode, const char *yaml, uint64_t size0,
+                                         uint64_t size1)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct vm_inventory *inv;
@@ -376,9 +379,9 @@ static struct fixture *fixture_new(enum hotplug_mode mode, const char *yaml)
 	set_disk(&f->disks[1], "dev-incus_data", "virtio-blk-pci", "qemu_pcie5", "incus_data",
 	         "file", SIZE_DATA, false);
 	set_disk(&f->disks[2], "qremap_sata0", "ide-hd", "qremap_ahci.0", "qremap_sata0_null",
-	         "null-co", SIZE_ROOT, true);
+	         "null-co", size0, true);
 	set_disk(&f->disks[3], "qremap_sata1", "ide-hd", "qremap_ahci.1", "qremap_sata1_null",
-	         "null-co", SIZE_DATA, true);
+	         "null-co", size1, true);
 	inv->disks = f->disks;
 	inv->n_disks = 4;
 
@@ -392,6 +395,18 @@ static struct fixture *fixture_new(enum hotplug_mode mode, const char *yaml)
 	if (verbose())
 		plan_print(stderr, &f->plan);
 	return f;
+}
+
+/**
+ * fixture_new() - the test VM with placeholders in its disks' order
+ * @mode:	HOTPLUG_NATIVE or HOTPLUG_ACPI
+ * @yaml:	profile text
+ *
+ * Return: as fixture_new_sized()
+ */
+static struct fixture *fixture_new(enum hotplug_mode mode, const char *yaml)
+{
+	return fixture_new_sized(mode, yaml, SIZE_ROOT, SIZE_DATA);
 }
 
 /**
@@ -999,6 +1014,33 @@ static void test_device_del_reply_late(void)
 	fixture_free(f);
 }
 
-TEST_MAIN(test_plan_steps, test_success, test_error_at_every_step, test_undo_failure,
-          test_disconnect, test_unplug_timeout, test_verify_catches_leftovers,
+/*
+ * SATA placeholders are matched by size, not by order: with the two
+ * placeholders' sizes swapped each disk still lands on the one of its size;
+ * with none of a disk's size the refusal names the placeholder it would
+ * have taken and the size it needs.
+ */
+static void test_plan_matches_sizes(void)
+{
+	struct fixture *f = fixture_new_sized(HOTPLUG_ACPI, profile_all, SIZE_DATA, SIZE_ROOT);
+
+	REQUIRE(f);
+	CHECK_INT(f->plan.verdict, PLAN_READY);
+	REQUIRE(f->plan.n_disks == 2);
+	for (size_t i = 0; i < 2; i++)
+		CHECK_STR(f->plan.disks[i].placeholder, !strcmp(f->plan.disks[i].node, "incus_root")
+		                                                ? "qremap_sata1"
+		                                                : "qremap_sata0");
+	fixture_free(f);
+
+	f = fixture_new_sized(HOTPLUG_ACPI, profile_all, SIZE_DATA, SIZE_DATA);
+	REQUIRE(f);
+	CHECK_INT(f->plan.verdict, PLAN_REFUSED);
+	CHECK_CONTAINS(f->plan.refusal, "disk root is 67108864 bytes but placeholder qremap_sata");
+	CHECK_CONTAINS(f->plan.refusal, "size=67108864");
+	fixture_free(f);
+}
+
+TEST_MAIN(test_plan_steps, test_plan_matches_sizes, test_success, test_error_at_every_step,
+          test_undo_failure, test_disconnect, test_unplug_timeout, test_verify_catches_leftovers,
           test_device_del_reply_late)
