@@ -28,6 +28,8 @@
  * @latency:	run the latency section
  * @data:	run the data-plane section
  * @scale:	run the daemon-scale section
+ * @models:	data plane: comma-separated frontends to measure (remapped and
+ *		ceiling rows), NULL for all
  * @base:	scratch directory (created)
  */
 struct bench_opts {
@@ -41,6 +43,7 @@ struct bench_opts {
 	bool latency;
 	bool data;
 	bool scale;
+	const char *models;
 	char base[256];
 };
 

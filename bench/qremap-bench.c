@@ -16,8 +16,9 @@
  * 2. Data plane with the booted test guest (tests/guest, 8 vCPUs, an
  *    8-queue tap): TCP host->guest (discard, tcp/9) and guest->host
  *    (source, tcp/19) and a 200-ping loss check, for usb-net and hub
- *    e1000 / vmxnet3 after a remap, and for the same frontends
- *    cold-plugged on a single-queue tap (the ceilings).
+ *    e1000 / vmxnet3 / e1000-82545em / virtio-net-pci after a remap, and
+ *    for the same frontends cold-plugged on a single-queue tap (the
+ *    ceilings). --models picks some frontends only.
  * 3. Daemon scale (scale.c): 1, 8 and 32 VMs signalling qremapd at once.
  *
  * All traffic stays inside network namespaces the fixture or the bench
@@ -750,9 +751,38 @@ static const struct dp_case dp_cases[] = {
         {"hub vmxnet3, remapped", "vmxnet3", true,
          "nics:\n  - {match: \"*\", to: hub, model: vmxnet3}\n", true},
         {"vmxnet3, ceiling", "vmxnet3", false, NULL, false},
+        {"hub e1000-82545em, remapped", "e1000-82545em", true,
+         "nics:\n  - {match: \"*\", to: hub, model: e1000-82545em}\n", true},
+        {"e1000-82545em, ceiling", "e1000-82545em", false, NULL, false},
+        {"hub virtio-net-pci, remapped", "virtio-net-pci", true,
+         "nics:\n  - {match: \"*\", to: hub, model: virtio-net-pci}\n", true},
+        {"virtio-net-pci, ceiling", "virtio-net-pci", false, NULL, false},
 };
 
 #define N_DP ARRAY_SIZE(dp_cases)
+
+/**
+ * dp_wanted() - whether --models asks for case @c
+ * @o:		options
+ * @c:		case
+ *
+ * Return: true if @c's frontend is in the --models list, or there is none
+ */
+static bool dp_wanted(const struct bench_opts *o, const struct dp_case *c)
+{
+	size_t l = strlen(c->model);
+
+	if (!o->models)
+		return true;
+	for (const char *p = o->models; *p;) {
+		size_t k = strcspn(p, ",");
+
+		if (k == l && !strncmp(p, c->model, l))
+			return true;
+		p += k + (p[k] == ',');
+	}
+	return false;
+}
 
 /**
  * struct dp_result - samples for one case
@@ -766,6 +796,7 @@ static const struct dp_case dp_cases[] = {
  * @hung_at:	the last console line of the last such attempt
  * @driver:	guest driver the NIC got
  * @ok:		ran
+ * @skipped:	not asked for (--models)
  */
 struct dp_result {
 	struct series h2g, g2h;
@@ -775,6 +806,7 @@ struct dp_result {
 	char hung_at[96];
 	char driver[32];
 	bool ok;
+	bool skipped;
 };
 
 /**
@@ -1381,6 +1413,8 @@ static void print_data(const char *label, const struct dp_result *res, const str
 		const struct dp_result *r = &res[i];
 		char ratio[64] = "—";
 
+		if (r->skipped)
+			continue;
 		if (!r->ok) {
 			printf("| %s | failed | | | | | | |\n", dp_cases[i].name);
 			continue;
@@ -1409,8 +1443,10 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: qremap-bench [--qemu BIN]... [--qremap BIN] [--qremapd BIN]\n"
 	           "                    [--guest-dir DIR] [--runs N] [--seconds S]\n"
-	           "                    [--only latency|scale|data]\n"
-	           "As root. Prints Markdown tables on stdout, progress on stderr.\n");
+	           "                    [--only latency|scale|data] [--models M1,M2,...]\n"
+	           "As root. Prints Markdown tables on stdout, progress on stderr.\n"
+	           "--models: data-plane frontends to measure (usb-net, e1000, vmxnet3,\n"
+	           "e1000-82545em, virtio-net-pci), each remapped and on its ceiling.\n");
 }
 
 /**
@@ -1431,6 +1467,7 @@ int main(int argc, char **argv)
 	        {"runs", required_argument, NULL, 'r'},
 	        {"seconds", required_argument, NULL, 's'},
 	        {"only", required_argument, NULL, 'o'},
+	        {"models", required_argument, NULL, 'm'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -1475,6 +1512,9 @@ int main(int argc, char **argv)
 		case 'd':
 			o.qremapd = optarg;
 			break;
+		case 'm':
+			o.models = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -1488,6 +1528,17 @@ int main(int argc, char **argv)
 	if (o.runs < 1 || o.runs > MAX_RUNS || o.seconds < 1) {
 		usage(stderr);
 		return 2;
+	}
+	if (o.models) {
+		size_t n = 0;
+
+		for (size_t i = 0; i < N_DP; i++)
+			n += dp_wanted(&o, &dp_cases[i]);
+		if (!n) {
+			fprintf(stderr, "qremap-bench: --models %s names no data-plane frontend\n",
+			        o.models);
+			return 2;
+		}
 	}
 	if (geteuid() != 0) {
 		fprintf(stderr, "qremap-bench: needs root (network namespaces, taps)\n");
@@ -1519,6 +1570,11 @@ int main(int argc, char **argv)
 			struct dp_result res[N_DP];
 
 			for (size_t i = 0; i < N_DP; i++) {
+				if (!dp_wanted(&o, &dp_cases[i])) {
+					memset(&res[i], 0, sizeof(res[i]));
+					res[i].skipped = true;
+					continue;
+				}
 				dp_run_case(&o, o.qemus[q], &dp_cases[i], &res[i]);
 				all_ok &= res[i].ok;
 			}

@@ -2,9 +2,9 @@
 # Set everything up on a fresh Debian 12 machine and run qremap's main job on
 # an embedded default: an Incus-style VM (QEMU paused at -S, a 4-queue NIC
 # and two disks hot-added exactly as Incus 6.0.4 does, plus the cold-plugged
-# SATA placeholders the macos profile wants), then on qremap's own monitor of
+# SATA placeholders the macos-usbnet profile wants), then on qremap's own monitor of
 # that VM: "qremap inspect", the remap plan (--dry-run), the remap itself
-# with profiles/macos.yaml, and "qremap inspect" again. Run as root.
+# with profiles/macos-usbnet.yaml, and "qremap inspect" again. Run as root.
 #
 #   scripts/demo.sh                 Debian's QEMU
 #   QREMAP_QEMU=.cache/qemu-10.0/qemu-system-x86_64 scripts/demo.sh
@@ -30,7 +30,7 @@ echo "demo: starting an Incus-style VM in $dir (4 vCPUs, 1 NIC, 2 disks, 2 SATA 
 	-device ide-hd,id=qremap_sata1,drive=qremap_sata1_null,bus=qremap_ahci.1 >/dev/null
 step() { echo; echo "demo: $*"; echo; "$@"; }
 step "$build/qremap" inspect --qmp "$dir/qremap.qmp"
-profile=$top/profiles/macos.yaml
+profile=$top/profiles/macos-usbnet.yaml
 rc=0
 step "$build/qremap" --profile "$profile" --qmp "$dir/qremap.qmp" --dry-run || rc=$?
 if [ "$rc" = 4 ]; then
@@ -38,9 +38,9 @@ if [ "$rc" = 4 ]; then
 	# 10.0.5/10.1.1/10.2.0; Incus installs 10.0.2). The demo goes on with
 	# the profile's other policy, which warns and names the MAC instead.
 	profile=$dir/macos-warn.yaml
-	sed 's/mac_rewritten: refuse/mac_rewritten: warn/' "$top/profiles/macos.yaml" >"$profile"
+	sed 's/mac_rewritten: refuse/mac_rewritten: warn/' "$top/profiles/macos-usbnet.yaml" >"$profile"
 	echo
-	echo "demo: refused above, as profiles/macos.yaml says for this QEMU; continuing with"
+	echo "demo: refused above, as profiles/macos-usbnet.yaml says for this QEMU; continuing with"
 	echo "demo: 'mac_rewritten: warn' (a copy in $profile)"
 	step "$build/qremap" --profile "$profile" --qmp "$dir/qremap.qmp" --dry-run
 elif [ "$rc" != 0 ]; then

@@ -6,9 +6,12 @@
  * own bridge network and VM, runs "qremap incus enable", starts qremapd and
  * then "incus start": Incus hot-plugs, the generated scriptlet signals
  * qremapd at pre-start and waits, and the test guest must boot through the
- * remapped devices (usb-net + SATA), answer pings on the test's own bridge
- * with 0 lost, and see its disk through AHCI. "qremap incus disable" must
- * give back the instance's configuration byte for byte.
+ * remapped devices, answer pings on the test's own bridge with 0 lost, and
+ * see its disk through the target's driver. Twice: with usb-net + SATA (the
+ * macos-usbnet layout), and with the shipped default profile
+ * profiles/macos.yaml (hub NIC placeholders, no kext), where the guest must
+ * see exactly one NIC, the placeholder, with Incus's MAC. "qremap incus
+ * disable" must give back the instance's configuration byte for byte.
  */
 
 #include <errno.h>
@@ -23,6 +26,7 @@
 #include <jansson.h>
 
 #include "qremap/incus.h"
+#include "qremap/profile.h"
 #include "qremap/util.h"
 #include "testlib.h"
 
@@ -135,7 +139,48 @@ static void world_end(struct world *w)
 		unlink(w->profile);
 }
 
-static void test_incus_enable_start_disable(void)
+/* Incus's MAC for the test NIC; a hub placeholder gets it too */
+#define TEST_MAC "10:66:6a:51:52:53"
+
+/**
+ * struct incus_case - what one run installs and expects
+ * @profile:	the profile's text, installed under a test-unique name
+ * @nic_driver:	the guest driver the remapped NIC must get
+ * @disk_driver: the guest driver the remapped disk must get
+ * @one_nic:	the guest must see exactly one NIC, with TEST_MAC
+ */
+struct incus_case {
+	char profile[8192];
+	char nic_driver[32];
+	char disk_driver[32];
+	bool one_nic;
+};
+
+/* The Linux driver for a hub placeholder model (tests/guest loads these). */
+static const char *linux_nic_driver(const char *model)
+{
+	if (!strcmp(model, "virtio-net-pci"))
+		return "virtio_net";
+	if (!strcmp(model, "vmxnet3"))
+		return "vmxnet3";
+	if (!strcmp(model, "e1000e"))
+		return "e1000e";
+	if (!strcmp(model, "rtl8139"))
+		return "8139cp";
+	return "e1000"; /* e1000 (82540EM) and e1000-82545em */
+}
+
+/* Number of lines of @text starting with @prefix. */
+static unsigned count_lines(const char *text, const char *prefix)
+{
+	unsigned n = 0;
+
+	for (const char *l = text; l && (l = strstr(l, prefix)); l++)
+		n += l == text || l[-1] == '\n';
+	return n;
+}
+
+static void incus_case_run(const struct incus_case *c)
 {
 	_cleanup_(world_end) struct world w = {0};
 	char why[256], vm[64], net[32], subnet[32], guest_ip[48], host_ip[48], sock[160], dir[128],
@@ -185,11 +230,7 @@ static void test_incus_enable_start_disable(void)
 	}
 	f = fopen(profile, "we");
 	REQUIRE(f);
-	/* the macOS layout; warn: Incus's QEMU 10.0.2 forces 0x40 into usb-net's MAC */
-	fputs("qremap_profile: 1\nname: incus-test\n"
-	      "nics:\n  - {match: \"*\", to: usb-net, mac_rewritten: warn}\n"
-	      "disks:\n  - {match: \"*\", to: sata}\n",
-	      f);
+	fputs(c->profile, f);
 	fclose(f);
 
 	/* our own bridge: test traffic stays on it */
@@ -212,7 +253,7 @@ static void test_incus_enable_start_disable(void)
 
 		snprintf(netarg, sizeof(netarg), "network=%s", net);
 		REQUIRE(run(NULL, "incus", "config", "device", "add", vm, "eth0", "nic", netarg,
-		            "hwaddr=10:66:6a:51:52:53", NULL) == 0);
+		            "hwaddr=" TEST_MAC, NULL) == 0);
 	}
 	/* what every VM on this machine needs (../shared/incus-rig/README.md) */
 	snprintf(cmdline, sizeof(cmdline), "console=ttyS0 qremap.ip=%s/24", guest_ip);
@@ -250,7 +291,9 @@ static void test_incus_enable_start_disable(void)
 		fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 		if (fd >= 0)
 			dup2(fd, STDERR_FILENO);
-		execl(bin, bin, "--socket", sock, "--state-dir", state, (char *)NULL);
+		/* a user of its own, as the package's qremapd system user */
+		execl(bin, bin, "--socket", sock, "--state-dir", state, "--user", "4290:4290",
+		      (char *)NULL);
 		_exit(127);
 	}
 	REQUIRE(qremapd > 0);
@@ -267,7 +310,8 @@ static void test_incus_enable_start_disable(void)
 		CHECK_INT(rc, 0);
 	}
 	/* the daemon that served the start runs with the reduced privileges
-	 * (privilege.h): taps in the host's namespace need no setns
+	 * (privilege.h), as its own user: taps in the host's namespace need no
+	 * setns
 	 */
 	{
 		char path[64];
@@ -275,7 +319,8 @@ static void test_incus_enable_start_disable(void)
 
 		snprintf(path, sizeof(path), "/proc/%d/status", (int)qremapd);
 		status = test_read_file(path);
-		CHECK(status && strstr(status, "\nCapEff:\t0000000000281000\n"));
+		CHECK(status && strstr(status, "\nCapEff:\t0000000000281004\n"));
+		CHECK(status && strstr(status, "\nUid:\t4290\t4290\t4290\t4290\n"));
 		CHECK(status && strstr(status, "\nSeccomp:\t2\n"));
 	}
 	/* The guest on the console: bounded, polling Incus's console log.
@@ -308,9 +353,22 @@ static void test_incus_enable_start_disable(void)
 		}
 	}
 	CHECK_CONTAINS(console, "QG READY");
-	CHECK_CONTAINS(console, "driver=cdc_ether");
-	CHECK_CONTAINS(console, "driver=ahci");
-	CHECK(!strstr(console, "driver=virtio_net"));
+	{
+		char want[64];
+
+		snprintf(want, sizeof(want), "driver=%s ", c->nic_driver);
+		CHECK_CONTAINS(console, want);
+		snprintf(want, sizeof(want), "driver=%s", c->disk_driver);
+		CHECK_CONTAINS(console, want);
+	}
+	if (c->one_nic) {
+		/* the placeholder, alone: the virtio original is gone */
+		CHECK_INT(count_lines(console, "QG NET "), 1);
+		CHECK_CONTAINS(console, " mac=" TEST_MAC " driver=");
+		CHECK(!strstr(console, "driver=cdc_ether"));
+	} else {
+		CHECK(!strstr(console, "driver=virtio_net"));
+	}
 	{
 		char *pout = NULL;
 
@@ -355,4 +413,43 @@ static void test_incus_enable_start_disable(void)
 	}
 }
 
-TEST_MAIN(test_incus_enable_start_disable)
+/* usb-net + SATA, the macos-usbnet layout; warn: Incus's QEMU 10.0.2 forces
+ * 0x40 into usb-net's MAC
+ */
+static void test_incus_usbnet(void)
+{
+	static struct incus_case c = {
+	        .profile = "qremap_profile: 1\nname: incus-test\n"
+	                   "nics:\n  - {match: \"*\", to: usb-net, mac_rewritten: warn}\n"
+	                   "disks:\n  - {match: \"*\", to: sata}\n",
+	        .nic_driver = "cdc_ether",
+	        .disk_driver = "ahci",
+	};
+
+	incus_case_run(&c);
+}
+
+/* The shipped default, profiles/macos.yaml, as it is: hub placeholders. */
+static void test_incus_macos_default(void)
+{
+	static struct incus_case c = {.one_nic = true};
+	static struct profile p;
+	struct qr_error err = {0};
+	const struct nic_rule *r;
+	_cleanup_free_ char *text = test_read_file(QREMAP_SOURCE_DIR "/profiles/macos.yaml");
+
+	REQUIRE(text);
+	REQUIRE(profile_load_file(QREMAP_SOURCE_DIR "/profiles/macos.yaml", &p, &err) == 0);
+	r = profile_match_nic(&p, "eth0", "dev-incus_eth0");
+	REQUIRE(r && r->target == NIC_TO_HUB && r->model[0]);
+	REQUIRE(p.n_disks >= 1);
+	snprintf(c.profile, sizeof(c.profile), "%s", text);
+	snprintf(c.nic_driver, sizeof(c.nic_driver), "%s", linux_nic_driver(r->model));
+	snprintf(c.disk_driver, sizeof(c.disk_driver), "%s",
+	         p.disks[0].target == DISK_TO_VIRTIO_BLK ? "virtio_blk" : "ahci");
+	fprintf(stderr, "profiles/macos.yaml: NIC %s (guest driver %s), disk driver %s\n", r->model,
+	        c.nic_driver, c.disk_driver);
+	incus_case_run(&c);
+}
+
+TEST_MAIN(test_incus_usbnet, test_incus_macos_default)

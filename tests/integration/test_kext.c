@@ -6,9 +6,11 @@
  * Apple's CDC driver to select is the CDC-ECM one. Neither can be checked on
  * macOS here, so this test checks both ends it can see:
  *
- * - the generated Info.plist and the OpenCore snippet are parsed with a
- *   small, strict XML-plist reader (only what plists use; anything else is
- *   an error, so a typo can't silently turn an <integer> into a <string>);
+ * - the generated Info.plist (both personalities: the CDC one and its
+ *   AppleUSBHostMergeProperties fallback) and the OpenCore snippet are
+ *   parsed with a small, strict XML-plist reader (only what plists use;
+ *   anything else is an error, so a typo can't silently turn an <integer>
+ *   into a <string>);
  * - the Linux test guest boots with a usb-net on QEMU's XHCI and reports the
  *   device and configuration descriptors it read from sysfs (QG USB /
  *   QG USBCFG lines, tests/guest/README.md); those are compared with the
@@ -463,14 +465,37 @@ static const char *guest_dir(void)
 	return getenv("QREMAP_GUEST_DIR") ? getenv("QREMAP_GUEST_DIR") : QREMAP_GUEST_DIR_DEFAULT;
 }
 
-/* The one personality of the kext (the test insists there is exactly one). */
-static const struct pl_node *personality(const struct pl_node *root)
-{
-	const struct pl_node *p = pl_get(root, "IOKitPersonalities");
+/* The kext has exactly two personalities: the CDC one and its merge fallback. */
+#define N_PERSONALITIES 2
+#define IOCLASS_CDC     "AppleUSBCDCCompositeDevice"
+#define IOCLASS_MERGE   "AppleUSBHostMergeProperties"
 
-	if (!p || p->type != PL_DICT || p->n != 1 || p->kids[0]->type != PL_DICT)
+/**
+ * personality() - the kext's personality whose IOClass is @ioclass
+ * @root:	the Info.plist's top-level dict
+ * @ioclass:	IOClass to look for
+ *
+ * Return: the personality dict, or NULL if the kext doesn't have exactly
+ *	   N_PERSONALITIES personalities (all dicts) with one of that IOClass
+ */
+static const struct pl_node *personality(const struct pl_node *root, const char *ioclass)
+{
+	const struct pl_node *p = pl_get(root, "IOKitPersonalities"), *found = NULL;
+
+	if (!p || p->type != PL_DICT || p->n != N_PERSONALITIES)
 		return NULL;
-	return p->kids[0];
+	for (size_t i = 0; i < p->n; i++) {
+		const char *c = pl_str(p->kids[i], "IOClass");
+
+		if (p->kids[i]->type != PL_DICT)
+			return NULL;
+		if (c && !strcmp(c, ioclass)) {
+			if (found)
+				return NULL;
+			found = p->kids[i];
+		}
+	}
+	return found;
 }
 
 /* ---- tests ------------------------------------------------------------- */
@@ -563,20 +588,52 @@ static void test_info_plist(void)
 			req_ok = true;
 	CHECK(req_ok);
 
-	pers = personality(root);
+	pers = personality(root, IOCLASS_CDC);
 	REQUIRE(pers != NULL);
 	CHECK_STR(pl_str(pers, "IOProviderClass"), "IOUSBHostDevice");
-	CHECK_STR(pl_str(pers, "IOClass"), "AppleUSBCDCCompositeDevice");
+	CHECK_STR(pl_str(pers, "IOClass"), IOCLASS_CDC);
 	CHECK_STR(pl_str(pers, "CFBundleIdentifier"), "com.apple.driver.usb.cdc");
 	CHECK_INT(pl_int(pers, "idVendor"), 1317);
 	CHECK_INT(pl_int(pers, "idProduct"), 42146);
 	CHECK_INT(pl_int(pers, "bcdDevice"), 0);
 	CHECK_INT(pl_int(pers, "kUSBPreferredConfiguration"), 1);
+	/* the CDC driver competes in the default match category, where the
+	 * vendor+product+release match beats Apple's class-based personalities
+	 */
+	CHECK(pl_get(pers, "IOMatchCategory") == NULL);
 	/* Apple QA1076: never set IOProbeScore on a USB personality; the
 	 * family scores idVendor+idProduct+bcdDevice above any class match.
 	 */
 	CHECK(pl_get(pers, "IOProbeScore") == NULL);
 	CHECK(pl_get(root, "IOProbeScore") == NULL);
+
+	/* The fallback: Apple's property-merging driver puts the preferred
+	 * configuration on the IOUSBHostDevice itself. Same device, same
+	 * match keys; a match category of its own, so it never displaces the
+	 * CDC driver (xnu IOService.h: one started driver per category).
+	 */
+	{
+		const struct pl_node *m = personality(root, IOCLASS_MERGE), *mp;
+		const char *cat;
+
+		REQUIRE(m != NULL);
+		CHECK_STR(pl_str(m, "CFBundleIdentifier"),
+		          "com.apple.driver.AppleUSBHostMergeProperties");
+		CHECK_STR(pl_str(m, "IOProviderClass"), "IOUSBHostDevice");
+		CHECK_INT(pl_int(m, "idVendor"), pl_int(pers, "idVendor"));
+		CHECK_INT(pl_int(m, "idProduct"), pl_int(pers, "idProduct"));
+		CHECK_INT(pl_int(m, "bcdDevice"), pl_int(pers, "bcdDevice"));
+		cat = pl_str(m, "IOMatchCategory");
+		CHECK(cat && cat[0] && strcmp(cat, "IODefaultMatchCategory"));
+		CHECK(pl_get(m, "IOProbeScore") == NULL);
+		/* the key is merged into the device, not read from this dict */
+		CHECK(pl_get(m, "kUSBPreferredConfiguration") == NULL);
+		mp = pl_get(m, "IOProviderMergeProperties");
+		REQUIRE(mp != NULL && mp->type == PL_DICT);
+		CHECK_INT((long long)mp->n, 1);
+		CHECK_INT(pl_int(mp, "kUSBPreferredConfiguration"),
+		          pl_int(pers, "kUSBPreferredConfiguration"));
+	}
 
 	/* The bundle is Contents/Info.plist and nothing else. */
 	snprintf(contents, sizeof(contents), "%s", kext_plist());
@@ -827,7 +884,7 @@ static void test_guest_descriptors(void)
 {
 	const char *qemu = getenv("QREMAP_QEMU");
 	struct pl_node *root;
-	const struct pl_node *pers;
+	const struct pl_node *pers, *merge;
 	struct guest g = {0};
 	char *console = NULL, path[32], cfgkey[64], classes[256], nconf[16];
 	const char *usb = NULL, *l, *ecm = NULL;
@@ -844,10 +901,11 @@ static void test_guest_descriptors(void)
 
 	root = parse_file(kext_plist());
 	REQUIRE(root != NULL);
-	pers = personality(root);
-	if (!pers)
+	pers = personality(root, IOCLASS_CDC);
+	merge = personality(root, IOCLASS_MERGE);
+	if (!pers || !merge)
 		pl_free(root);
-	REQUIRE(pers != NULL);
+	REQUIRE(pers != NULL && merge != NULL);
 
 	if (!guest_start(&g, qemu)) {
 		fprintf(stderr, "could not start %s: %s\n", qemu, strerror(errno));
@@ -890,6 +948,10 @@ static void test_guest_descriptors(void)
 	CHECK_INT(hex_field(usb, "idVendor"), pl_int(pers, "idVendor"));
 	CHECK_INT(hex_field(usb, "idProduct"), pl_int(pers, "idProduct"));
 	CHECK_INT(hex_field(usb, "bcdDevice"), pl_int(pers, "bcdDevice"));
+	/* and the fallback's, which must match the same device */
+	CHECK_INT(hex_field(usb, "idVendor"), pl_int(merge, "idVendor"));
+	CHECK_INT(hex_field(usb, "idProduct"), pl_int(merge, "idProduct"));
+	CHECK_INT(hex_field(usb, "bcdDevice"), pl_int(merge, "bcdDevice"));
 
 	/* The configuration the kext asks for exists and is CDC-ECM (02.06)
 	 * with its CDC-data interface (0a): what AppleUSBCDCCompositeDevice
