@@ -13,6 +13,15 @@
  * Starlark as Incus 6.0.4 runs it (internal/server/scriptlet/qemu.go):
  * run_qmp() returns the reply as a dict and fails the scriptlet - and so
  * the start - on a QMP error; there is no try, no while and no sleep.
+ *
+ * The polls go through run_command("ringbuf-read", ...), not run_qmp():
+ * run_qmp() logs every call to the VM's qemu.qmp.log (Monitor.RunJSON with
+ * logging on), while run_command() goes through Monitor.Run, which leaves
+ * out the commands in qmp.ExcludedCommands, "ringbuf-read" among them
+ * (internal/server/instance/drivers/qmp/monitor.go; Incus reads its own
+ * console ring that way). A start then adds two logged calls, not hundreds.
+ * run_command() returns the reply's "return" member and fails on a QMP
+ * error, like run_qmp().
  */
 void handshake_scriptlet(FILE *f, const struct handshake_opts *opts)
 {
@@ -45,8 +54,9 @@ void handshake_scriptlet(FILE *f, const struct handshake_opts *opts)
 	        "    run_qmp({\"execute\": \"system_reset\"})\n"
 	        "    text = \"\"\n"
 	        "    for i in range(%u):\n"
-	        "        text += run_qmp({\"execute\": \"ringbuf-read\", \"arguments\": "
-	        "{\"device\": \"%s\", \"size\": %d, \"format\": \"utf8\"}})[\"return\"]\n"
+	        "        # run_command: Incus leaves ringbuf-read out of qemu.qmp.log\n"
+	        "        text += run_command(\"ringbuf-read\", device=\"%s\", size=%d, "
+	        "format=\"utf8\")\n"
 	        "        if \"\\n\" in text:\n"
 	        "            break\n"
 	        "    if text.startswith(\"%s\") or text.startswith(\"%s\"):\n"

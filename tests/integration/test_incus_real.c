@@ -171,6 +171,16 @@ static const char *linux_nic_driver(const char *model)
 }
 
 /* Number of lines of @text starting with @prefix. */
+/* How many times @needle occurs in @text. */
+static unsigned count_substr(const char *text, const char *needle)
+{
+	unsigned n = 0;
+
+	for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
 static unsigned count_lines(const char *text, const char *prefix)
 {
 	unsigned n = 0;
@@ -322,6 +332,26 @@ static void incus_case_run(const struct incus_case *c)
 		CHECK(status && strstr(status, "\nCapEff:\t0000000000281004\n"));
 		CHECK(status && strstr(status, "\nUid:\t4290\t4290\t4290\t4290\n"));
 		CHECK(status && strstr(status, "\nSeccomp:\t2\n"));
+	}
+	/* Incus's QMP log: the handshake's polls (run_command) are left out of
+	 * it, so a start logs its own queries plus query-chardev and
+	 * system_reset, not one query per poll
+	 */
+	{
+		char path[160];
+		_cleanup_free_ char *qlog = NULL;
+
+		snprintf(path, sizeof(path), "/var/log/incus/%s/qemu.qmp.log", vm);
+		qlog = test_read_file(path);
+		CHECK(qlog != NULL);
+		if (qlog) {
+			fprintf(stderr,
+			        "%s: %u queries logged in all, the handshake's query-chardev "
+			        "and system_reset among them, no ringbuf-read\n",
+			        path, count_substr(qlog, "] QUERY: "));
+			CHECK_INT(count_substr(qlog, "ringbuf-read"), 0);
+			CHECK(count_substr(qlog, "\"query-chardev\"") >= 1);
+		}
 	}
 	/* The guest on the console: bounded, polling Incus's console log.
 	 * TCG guests on this 2-CPU machine sometimes stall early in the
