@@ -10,6 +10,22 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${QREMAP_TEST_BUILD:-$top/build-test}
 
 "$top/scripts/install-deps.sh"
+# The real-Incus tests (test_incus_real) need an Incus that can start VMs.
+# ../shared/incus-rig/setup.sh makes one on machines like ours (test
+# infrastructure only: qremap depends on none of its shims). It installs
+# Incus and its QEMU 10.0 from bookworm-backports over Debian's 7.2, so it
+# runs before fetch-qemu.sh unpacks the other version. Where it is missing or
+# fails, test_incus_real skips and says why; QREMAP_NO_INCUS_RIG=1 skips it.
+rig=$top/../shared/incus-rig/setup.sh
+if [ -z "${QREMAP_NO_INCUS_RIG:-}" ] && [ -f "$rig" ]; then
+	mkdir -p "$build"
+	if timeout 900 env NO_VM=1 bash "$rig" >"$build/incus-rig.log" 2>&1; then
+		echo "test.sh: incus-rig ready: test_incus_real runs against a real Incus"
+	else
+		echo "test.sh: incus-rig setup failed, test_incus_real will skip (log: $build/incus-rig.log):"
+		tail -n 3 "$build/incus-rig.log" || true
+	fi
+fi
 "$top/scripts/fetch-qemu.sh"
 
 cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DQREMAP_SANITIZE=ON -DQREMAP_TESTS=ON >/dev/null
