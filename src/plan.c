@@ -450,6 +450,55 @@ static const struct inv_disk *pick_placeholder(const struct plan *p, const struc
 	return first;
 }
 
+/**
+ * free_index() - the lowest N for which no device of @inv is PREFIX<N>
+ * @inv:	inventory
+ * @prefix:	"qremap_sata" or "qremap_vblk"
+ *
+ * For the placeholder a refusal asks for: never one that exists already.
+ *
+ * Return: N
+ */
+static size_t free_index(const struct vm_inventory *inv, const char *prefix)
+{
+	char id[64];
+
+	for (size_t k = 0;; k++) {
+		snprintf(id, sizeof(id), "%s%zu", prefix, k);
+		if (!inventory_find_disk(inv, id))
+			return k;
+	}
+}
+
+/**
+ * free_port() - the lowest port of @ahci no disk of @inv sits on
+ * @inv:	inventory
+ * @ahci:	the AHCI controller
+ *
+ * Return: the port, or @ahci's port count if all are taken
+ */
+static unsigned free_port(const struct vm_inventory *inv, const struct inv_controller *ahci)
+{
+	size_t bl = strlen(ahci->id);
+	unsigned port = 0;
+
+	for (bool again = true; again && port < ahci->ports;) {
+		again = false;
+		for (size_t i = 0; i < inv->n_disks; i++) {
+			const char *b = inv->disks[i].bus;
+			char *end;
+
+			if (!strncmp(b, ahci->id, bl) && b[bl] == '.' &&
+			    strtoul(b + bl + 1, &end, 10) == port && !*end) {
+				port++;
+				again = true;
+				break;
+			}
+		}
+	}
+	return port;
+}
+
 /* sata / virtio-blk: a free placeholder (of exactly the disk's size for SATA). */
 static bool plan_disk_placeholder(struct plan *p, const struct vm_inventory *inv,
                                   const struct disk_rule *r, const struct inv_disk *d,
@@ -457,7 +506,7 @@ static bool plan_disk_placeholder(struct plan *p, const struct vm_inventory *inv
 {
 	const struct inv_controller *ahci = NULL;
 	const struct inv_disk *ph;
-	size_t k = p->n_disks;
+	size_t k;
 
 	if (r->target == DISK_TO_SATA) {
 		ahci = pick_ctrl(p, inv, CTRL_SATA, r->ahci, pd->name, "ahci");
@@ -466,16 +515,27 @@ static bool plan_disk_placeholder(struct plan *p, const struct vm_inventory *inv
 	}
 	ph = pick_placeholder(p, inv, r, ahci, ahci ? d->size : 0);
 	if (!ph && ahci) {
+		unsigned port = free_port(inv, ahci);
+
+		k = free_index(inv, "qremap_sata");
+		if (port >= ahci->ports) {
+			refuse(p,
+			       "disk %s: no free SATA placeholder on %s, and all its %u ports are "
+			       "taken; add another ich9-ahci for it at QEMU start",
+			       pd->name, ahci->id, ahci->ports);
+			return false;
+		}
 		refuse(p,
 		       "disk %s: no free SATA placeholder on %s; create one of exactly %" PRIu64
 		       " bytes at QEMU start: -blockdev "
 		       "driver=null-co,node-name=qremap_sata%zu_null,"
 		       "size=%" PRIu64 ",read-zeroes=on -device ide-hd,id=qremap_sata%zu,"
-		       "drive=qremap_sata%zu_null,bus=%s.%zu",
-		       pd->name, ahci->id, d->size, k, d->size, k, k, ahci->id, k);
+		       "drive=qremap_sata%zu_null,bus=%s.%u",
+		       pd->name, ahci->id, d->size, k, d->size, k, k, ahci->id, port);
 		return false;
 	}
 	if (!ph) {
+		k = free_index(inv, "qremap_vblk");
 		refuse(p,
 		       "disk %s: no free virtio-blk placeholder; create one at QEMU start: "
 		       "-blockdev driver=null-co,node-name=qremap_vblk%zu_null,size=%" PRIu64

@@ -1039,6 +1039,24 @@ static void test_plan_matches_sizes(void)
 	CHECK_CONTAINS(f->plan.refusal, "disk root is 67108864 bytes but placeholder qremap_sata");
 	CHECK_CONTAINS(f->plan.refusal, "size=67108864");
 	fixture_free(f);
+
+	/* the placeholder the profile names is missing, qremap_sata0 is on
+	 * port 0: the refusal asks for one that exists nowhere yet
+	 */
+	f = fixture_new_sized(HOTPLUG_ACPI, profile_data, SIZE_ROOT, SIZE_DATA);
+	REQUIRE(f);
+	{
+		struct qr_error err = {0};
+
+		f->inv.n_disks = 3; /* without qremap_sata1 */
+		plan_free(&f->plan);
+		REQUIRE(plan_build(&f->inv, &f->prof, &f->plan, &err) == 0);
+	}
+	CHECK_INT(f->plan.verdict, PLAN_REFUSED);
+	CHECK_CONTAINS(f->plan.refusal, "disk data: no free SATA placeholder");
+	CHECK_CONTAINS(f->plan.refusal,
+	               "id=qremap_sata1,drive=qremap_sata1_null,bus=qremap_ahci.1");
+	fixture_free(f);
 }
 
 TEST_MAIN(test_plan_steps, test_plan_matches_sizes, test_success, test_error_at_every_step,
