@@ -461,7 +461,18 @@ static void run_remap(struct qmp_client *c, struct session *s, char *line, size_
 		snprintf(line, len, HANDSHAKE_NOTHING);
 		break;
 	case REMAP_REFUSED:
-		snprintf(line, len, HANDSHAKE_FAILED "refused: %.400s", plan.refusal);
+		/* Placeholders are made by "qremap incus enable" from the disks
+		 * and NICs it saw: one added or resized since needs it again,
+		 * not the QEMU arguments the planner's words describe
+		 */
+		if (cfg.incus[0] && strstr(plan.refusal, "placeholder"))
+			snprintf(line, len,
+			         HANDSHAKE_FAILED "refused: %.380s (the VM's disks or NICs changed "
+			                          "since 'qremap incus enable'? run 'qremap incus "
+			                          "disable --project %s %s' and enable it again)",
+			         plan.refusal, s->id.project, s->id.name);
+		else
+			snprintf(line, len, HANDSHAKE_FAILED "refused: %.400s", plan.refusal);
 		break;
 	default:
 		snprintf(line, len, HANDSHAKE_FAILED "%s: %.400s", remap_outcome_str(rep.outcome),

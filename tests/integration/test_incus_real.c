@@ -148,12 +148,14 @@ static void world_end(struct world *w)
  * @nic_driver:	the guest driver the remapped NIC must get
  * @disk_driver: the guest driver the remapped disk must get
  * @one_nic:	the guest must see exactly one NIC, with TEST_MAC
+ * @disk_added: then start again with a disk added since enable: refused
  */
 struct incus_case {
 	char profile[8192];
 	char nic_driver[32];
 	char disk_driver[32];
 	bool one_nic;
+	bool disk_added;
 };
 
 /* The Linux driver for a hub placeholder model (tests/guest loads these). */
@@ -419,6 +421,29 @@ static void incus_case_run(const struct incus_case *c)
 		CHECK_CONTAINS(st, "last remap: done");
 		free(st);
 	}
+	/* A disk added since enable has no placeholder: the start fails at
+	 * pre-start, before anything was changed, and says to enable again
+	 */
+	if (c->disk_added) {
+		char img[192], src_arg[224];
+		char *sout = NULL;
+		int rc;
+
+		snprintf(img, sizeof(img), "%s/added.img", guest);
+		snprintf(src_arg, sizeof(src_arg), "source=%s", img);
+		REQUIRE(run(NULL, "truncate", "-s", "8M", img, NULL) == 0);
+		REQUIRE(run(NULL, "incus", "config", "device", "add", vm, "added", "disk", src_arg,
+		            NULL) == 0);
+		rc = run(&sout, "incus", "start", vm, NULL);
+		fprintf(stderr, "incus start with a disk added since enable: %s\n",
+		        sout ? sout : "(no output)");
+		CHECK(rc != 0);
+		CHECK_CONTAINS(sout, "qremap: refused: disk added");
+		CHECK_CONTAINS(sout, "and enable it again");
+		free(sout);
+		run(NULL, "incus", "stop", "--force", vm, NULL);
+		CHECK_INT(run(NULL, "incus", "config", "device", "remove", vm, "added", NULL), 0);
+	}
 	{
 		char *errs = NULL;
 		const char *argv[] = {qremap_bin(), "incus", "disable", vm, NULL};
@@ -454,6 +479,7 @@ static void test_incus_usbnet(void)
 	                   "disks:\n  - {match: \"*\", to: sata}\n",
 	        .nic_driver = "cdc_ether",
 	        .disk_driver = "ahci",
+	        .disk_added = true,
 	};
 
 	incus_case_run(&c);
