@@ -3,10 +3,9 @@
  *
  * Loading runs in two steps. libyaml's event parser first builds a small
  * tree of scalars, lists and mappings, each node remembering where it
- * started; this step rejects what the schema never needs and what would make
- * line numbers lie: several documents, anchors and aliases, tags, nesting
- * deeper than the schema. The tree is then checked against schema version 1
- * and copied into struct profile. Every message has the form
+ * started (src/yaml_tree.c, which also refuses the YAML features profiles
+ * don't use). The tree is then checked here against schema version 1 and
+ * copied into struct profile. Every message has the form
  * "FILE:LINE:COL: what is wrong; how to fix it", and only the first problem
  * is reported: later ones are often consequences of it.
  *
@@ -17,24 +16,17 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include <yaml.h>
-
 #include "qremap/profile.h"
+#include "yaml_tree.h"
 
 /* Profiles are a few hundred bytes; the cap only bounds memory for junk.
  * size_t, as what it is compared with and added to.
  */
 #define PROFILE_MAX_BYTES ((size_t)1024 * 1024)
-
-/* The schema nests four levels (top, nics, rule, ports); allow some slack so
- * that deeper nesting gets a schema error naming the key, not this limit.
- */
-#define YAML_MAX_DEPTH 8
 
 #define TIMEOUT_MIN_MS 1
 #define TIMEOUT_MAX_MS 600000
@@ -43,55 +35,6 @@
 
 #define QMP_TIMEOUT_DEFAULT_MS    10000
 #define UNPLUG_TIMEOUT_DEFAULT_MS 5000
-
-/**
- * enum ynode_kind - shape of a YAML node
- * @Y_SCALAR:	a single value
- * @Y_SEQ:	a list
- * @Y_MAP:	a mapping; children alternate key, value
- */
-enum ynode_kind {
-	Y_SCALAR,
-	Y_SEQ,
-	Y_MAP,
-};
-
-/**
- * struct ynode - one node of the parsed document
- * @kind:	scalar, list or mapping
- * @at:		where the node starts, 1-based
- * @value:	scalar text, NUL-terminated (Y_SCALAR only)
- * @len:	length of @value; differs from strlen() if it holds a "\0" escape
- * @quoted:	scalar was written quoted or as a block scalar, so it is a
- *		string even if it looks like a number or is empty
- * @kids:	children (Y_SEQ, Y_MAP)
- * @n:		number of @kids
- * @cap:	allocated @kids
- */
-struct ynode {
-	enum ynode_kind kind;
-	struct profile_mark at;
-	char *value;
-	size_t len;
-	bool quoted;
-	struct ynode **kids;
-	size_t n;
-	size_t cap;
-};
-
-/**
- * struct loader - what every check needs to report an error
- * @label:	file name or label shown in messages
- * @text:	the YAML text, to locate reader errors and tabs
- * @len:	length of @text
- * @err:	error object
- */
-struct loader {
-	const char *label;
-	const char *text;
-	size_t len;
-	struct qr_error *err;
-};
 
 /**
  * struct field - a key a mapping may hold
@@ -112,305 +55,6 @@ struct slot {
 	const struct ynode *key;
 	const struct ynode *val;
 };
-
-/**
- * ynode_free() - free a node and everything under it
- * @n:	node, may be NULL
- *
- * Recursive, to a depth of at most YAML_MAX_DEPTH: build_tree() refuses
- * anything nested deeper.
- */
-static void ynode_free(struct ynode *n) /* NOLINT(misc-no-recursion): bounded */
-{
-	if (!n)
-		return;
-	for (size_t i = 0; i < n->n; i++)
-		ynode_free(n->kids[i]);
-	free(n->kids);
-	free(n->value);
-	free(n);
-}
-
-/**
- * ynode_freep() - ynode_free() for a _cleanup_ variable
- * @p:	address of the node pointer
- */
-static void ynode_freep(struct ynode **p)
-{
-	ynode_free(*p);
-}
-
-/**
- * mark_of() - convert a libyaml mark to a 1-based one
- * @m:	libyaml mark (0-based line and column)
- *
- * Return: the mark as users count: first line, first column = 1
- */
-static struct profile_mark mark_of(yaml_mark_t m)
-{
-	struct profile_mark pm = {
-	        .line = m.line >= UINT_MAX ? UINT_MAX : (unsigned)m.line + 1,
-	        .col = m.column >= UINT_MAX ? UINT_MAX : (unsigned)m.column + 1,
-	};
-
-	return pm;
-}
-
-/**
- * perr() - fill the error object with "LABEL:LINE:COL: message"
- * @ld:		loader, for the label and error object
- * @at:		where the problem is
- * @fmt:	"what is wrong; how to fix it", printf-style
- *
- * Return: -1
- */
-static int _printf_(3, 4)
-        perr(const struct loader *ld, struct profile_mark at, const char *fmt, ...)
-{
-	char what[QR_ERR_MSG_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	return qr_err_set(ld->err, QR_ERR_PARSE, "%s:%u:%u: %s", ld->label, at.line, at.col, what);
-}
-
-/**
- * offset_mark() - line and column of a byte offset into the text
- * @ld:		loader holding the text
- * @off:	byte offset
- *
- * libyaml's reader errors carry only an offset, no mark.
- *
- * Return: 1-based mark; the column counts bytes
- */
-static struct profile_mark offset_mark(const struct loader *ld, size_t off)
-{
-	struct profile_mark m = {1, 1};
-
-	for (size_t i = 0; i < off && i < ld->len; i++) {
-		if (ld->text[i] == '\n') {
-			m.line++;
-			m.col = 1;
-		} else {
-			m.col++;
-		}
-	}
-	return m;
-}
-
-/**
- * syntax_error() - report why libyaml gave up
- * @ld:		loader
- * @parser:	parser in its error state
- *
- * Return: -1
- */
-static int syntax_error(const struct loader *ld, const yaml_parser_t *parser)
-{
-	const char *problem = str_or(parser->problem, "unknown problem");
-	struct profile_mark at = mark_of(parser->problem_mark);
-
-	switch (parser->error) {
-	case YAML_MEMORY_ERROR:
-		return qr_err_sys(ld->err, ENOMEM, "%s: parsing YAML", ld->label);
-	case YAML_READER_ERROR:
-		return perr(ld, offset_mark(ld, parser->problem_offset),
-		            "not valid text: %s; save the profile as UTF-8", problem);
-	default:
-		break;
-	}
-	/* The most common mistake, and libyaml's wording ("found character
-	 * that cannot start any token") doesn't say what the character is.
-	 */
-	if (parser->problem_mark.index < ld->len && ld->text[parser->problem_mark.index] == '\t')
-		return perr(ld, at, "tab character in indentation; YAML indents with spaces only");
-	if (parser->context)
-		return perr(ld, at,
-		            "YAML syntax error: %s (%s at line %zu); check indentation, "
-		            "colons and quotes here",
-		            problem, parser->context, parser->context_mark.line + 1);
-	return perr(ld, at, "YAML syntax error: %s; check indentation, colons and quotes here",
-	            problem);
-}
-
-/**
- * ynode_new() - allocate a node and hang it under its parent
- * @parent:	list or mapping to append to, NULL for the root
- * @kind:	kind of the new node
- * @at:		where it starts
- *
- * Appending at once means the root owns every node from the start, so one
- * ynode_free() of the root cleans up after an error anywhere.
- *
- * Return: the node, NULL if out of memory
- */
-static struct ynode *ynode_new(struct ynode *parent, enum ynode_kind kind, struct profile_mark at)
-{
-	struct ynode *n = calloc(1, sizeof(*n));
-
-	if (!n)
-		return NULL;
-	n->kind = kind;
-	n->at = at;
-	if (!parent)
-		return n;
-	if (parent->n == parent->cap) {
-		size_t ncap = parent->cap ? parent->cap * 2 : 8;
-		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
-		struct ynode **k = realloc(parent->kids, ncap * sizeof(*k));
-
-		if (!k) {
-			free(n);
-			return NULL;
-		}
-		parent->kids = k;
-		parent->cap = ncap;
-	}
-	parent->kids[parent->n++] = n;
-	return n;
-}
-
-/**
- * check_event() - refuse YAML features profiles don't use
- * @ld:		loader
- * @ev:		event just parsed
- * @docs:	documents seen so far, updated
- *
- * Anchors and aliases would let one value stand in several places, so an
- * error could only name the anchor's line; tags would override types the
- * schema fixes anyway. Neither is worth the confusion in a ten-line file.
- *
- * Return: 0 if the event is acceptable, -1 with @ld->err filled otherwise
- */
-static int check_event(const struct loader *ld, const yaml_event_t *ev, unsigned *docs)
-{
-	struct profile_mark at = mark_of(ev->start_mark);
-	const yaml_char_t *anchor = NULL, *tag = NULL;
-
-	switch (ev->type) {
-	case YAML_DOCUMENT_START_EVENT:
-		if (++*docs > 1)
-			return perr(ld, at,
-			            "a second YAML document; a profile is a single "
-			            "document: remove the \"---\" and what follows, "
-			            "or move it to its own file");
-		return 0;
-	case YAML_ALIAS_EVENT:
-		return perr(ld, at,
-		            "YAML alias \"*%s\"; profiles don't support anchors and "
-		            "aliases: write the value out in full",
-		            (const char *)ev->data.alias.anchor);
-	case YAML_SCALAR_EVENT:
-		anchor = ev->data.scalar.anchor;
-		tag = ev->data.scalar.tag;
-		break;
-	case YAML_SEQUENCE_START_EVENT:
-		anchor = ev->data.sequence_start.anchor;
-		tag = ev->data.sequence_start.tag;
-		break;
-	case YAML_MAPPING_START_EVENT:
-		anchor = ev->data.mapping_start.anchor;
-		tag = ev->data.mapping_start.tag;
-		break;
-	default:
-		return 0;
-	}
-	if (anchor)
-		return perr(ld, at,
-		            "YAML anchor \"&%s\"; profiles don't support anchors and "
-		            "aliases: remove it and write values out in full",
-		            (const char *)anchor);
-	/* libyaml hands over "!!int" expanded; show it as it was written */
-	if (tag && str_has_prefix((const char *)tag, "tag:yaml.org,2002:"))
-		return perr(ld, at, "YAML tag \"!!%s\"; profiles don't use tags: remove it",
-		            (const char *)tag + strlen("tag:yaml.org,2002:"));
-	if (tag)
-		return perr(ld, at, "YAML tag \"%s\"; profiles don't use tags: remove it",
-		            (const char *)tag);
-	return 0;
-}
-
-/**
- * build_tree() - parse YAML text into a tree of nodes
- * @ld:		loader holding the text
- * @root:	the document's root node, NULL for an empty stream; owned by
- *		the caller also after a failure
- *
- * Return: 0 on success, -1 on a syntax error or a refused YAML feature
- */
-static int build_tree(const struct loader *ld, struct ynode **root)
-{
-	_cleanup_(yaml_parser_delete) yaml_parser_t parser;
-	struct ynode *stack[YAML_MAX_DEPTH];
-	unsigned depth = 0, docs = 0;
-	bool done = false;
-
-	*root = NULL;
-	if (!yaml_parser_initialize(&parser))
-		return qr_err_sys(ld->err, ENOMEM, "%s: parsing YAML", ld->label);
-	yaml_parser_set_input_string(&parser, (const unsigned char *)ld->text, ld->len);
-
-	while (!done) {
-		_cleanup_(yaml_event_delete) yaml_event_t ev;
-		struct ynode *parent = depth ? stack[depth - 1] : NULL, *n;
-		struct profile_mark at;
-
-		if (!yaml_parser_parse(&parser, &ev))
-			return syntax_error(ld, &parser);
-		if (check_event(ld, &ev, &docs) < 0)
-			return -1;
-		at = mark_of(ev.start_mark);
-
-		switch (ev.type) {
-		case YAML_STREAM_END_EVENT:
-			done = true;
-			break;
-		case YAML_SCALAR_EVENT:
-			n = ynode_new(parent, Y_SCALAR, at);
-			if (!n)
-				return qr_err_sys(ld->err, ENOMEM, "%s: parsing YAML", ld->label);
-			if (!parent)
-				*root = n;
-			n->len = ev.data.scalar.length;
-			n->value = malloc(n->len + 1);
-			if (!n->value)
-				return qr_err_sys(ld->err, ENOMEM, "%s: parsing YAML", ld->label);
-			memcpy(n->value, ev.data.scalar.value, n->len);
-			n->value[n->len] = '\0';
-			n->quoted = ev.data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
-			break;
-		case YAML_SEQUENCE_START_EVENT:
-		case YAML_MAPPING_START_EVENT:
-			if (depth == YAML_MAX_DEPTH)
-				return perr(ld, at,
-				            "nested deeper than %d levels; profiles nest "
-				            "at most 4 levels deep (see docs/profiles.md)",
-				            YAML_MAX_DEPTH);
-			n = ynode_new(parent, ev.type == YAML_MAPPING_START_EVENT ? Y_MAP : Y_SEQ,
-			              at);
-			if (!n)
-				return qr_err_sys(ld->err, ENOMEM, "%s: parsing YAML", ld->label);
-			if (!parent)
-				*root = n;
-			stack[depth++] = n;
-			break;
-		case YAML_SEQUENCE_END_EVENT:
-		case YAML_MAPPING_END_EVENT:
-			/* libyaml pairs every end with its start; if it ever
-			 * didn't, depth would wrap and index stack[] far out
-			 */
-			if (!depth)
-				return perr(ld, at, "unbalanced YAML events (a libyaml bug)");
-			depth--;
-			break;
-		default:
-			break;
-		}
-	}
-	return 0;
-}
 
 /**
  * is_null() - is a node YAML's null ("key:" with nothing after it, "~")
@@ -1251,7 +895,11 @@ static int load_top(const struct loader *ld, const struct ynode *top, struct pro
 {
 	static const char where[] = "at the top level";
 	struct slot s[TOP_N], u[UNPLUG_N], t[TO_N];
-	int v;
+	/* 0, as in the rule loaders: get_enum() sets v whenever it returns 0,
+	 * but clang-tidy's analyzer can't see that perr() (yaml_tree.c) always
+	 * returns -1, and would follow a failure on to read v unset
+	 */
+	int v = 0;
 
 	if (!top || is_null(top)) {
 		struct profile_mark at = top ? top->at : (struct profile_mark){1, 1};
@@ -1373,11 +1021,8 @@ static int load(const char *label, const char *path, const char *yaml, size_t le
 	if (!str_copy(tmp->path, sizeof(tmp->path), path))
 		return qr_err_set(err, QR_ERR_INVALID, "%s: profile path longer than %zu bytes",
 		                  label, sizeof(tmp->path) - 1);
-	/* root is freed by its _cleanup_, which clang-tidy 14's analyzer
-	 * doesn't model
-	 */
 	if (build_tree(&ld, &root) < 0 || load_top(&ld, root, tmp) < 0)
-		return -1; /* NOLINT(clang-analyzer-unix.Malloc) */
+		return -1;
 	memcpy(p, tmp, sizeof(*p));
 	return 0;
 }
