@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* qremap - cmd_remap.c: "qremap remap" (also "qremap --profile P --qmp S"):
- * inspect, plan, and apply or print the plan
+ * load the profile, connect, run remap_vm() (pipeline.c), and print the plan
+ * (--dry-run) or the report
  */
 
 #include <errno.h>
@@ -10,11 +11,8 @@
 #include <sys/stat.h>
 
 #include "commands.h"
-#include "qremap/inventory.h"
 #include "qremap/log.h"
-#include "qremap/plan.h"
-#include "qremap/profile.h"
-#include "qremap/remap.h"
+#include "qremap/pipeline.h"
 
 static void remap_usage(FILE *f)
 {
@@ -73,6 +71,22 @@ static int outcome_exit(enum remap_outcome o)
 }
 
 /**
+ * log_notes() - log the plan's notes before it is applied (remap_vm_opts)
+ * @plan:	the plan
+ * @opaque:	unused
+ */
+static void log_notes(const struct plan *plan, void *opaque)
+{
+	(void)opaque;
+	for (size_t i = 0; i < plan->n_notes; i++) {
+		if (plan->note_warns[i])
+			log_warn("%s", plan->notes[i]);
+		else
+			log_info("%s", plan->notes[i]);
+	}
+}
+
+/**
  * apply_test_hooks() - fault injection from the environment, test builds only
  * @ropts:	remap options: fail_step and stop_step are set here
  *
@@ -123,14 +137,11 @@ int cmd_remap(int argc, char **argv, const struct global_opts *g)
 	};
 	_cleanup_qmp_ struct qmp_client *c = NULL;
 	struct global_opts gl = *g;
-	struct inventory_opts iopts = {0};
-	struct remap_opts ropts = {.quit_on_unsafe = true};
+	struct remap_vm_opts vopts = {.apply = {.quit_on_unsafe = true}, .before_apply = log_notes};
+	_cleanup_(remap_vm_result_free) struct remap_vm_result res = {0};
 	const char *profile_arg = NULL, *qmp_path = NULL;
-	bool dry_run = false, json = false;
-	struct remap_report rep;
-	struct vm_inventory inv;
+	bool json = false;
 	struct profile prof;
-	struct plan plan;
 	char path[1024];
 	struct qr_error err = {0};
 	int opt, rc;
@@ -145,17 +156,17 @@ int cmd_remap(int argc, char **argv, const struct global_opts *g)
 			qmp_path = optarg;
 			break;
 		case 'n':
-			dry_run = true;
+			vopts.plan_only = true;
 			break;
 		case 'j':
 			json = true;
 			break;
 		case 'p':
-			if (parse_pid_arg(optarg, &iopts.pid) < 0)
+			if (parse_pid_arg(optarg, &vopts.inventory.pid) < 0)
 				return EXIT_USAGE;
 			break;
 		case 'L':
-			ropts.quit_on_unsafe = false;
+			vopts.apply.quit_on_unsafe = false;
 			break;
 		case 'S':
 			gl.no_seccomp = true;
@@ -187,7 +198,7 @@ int cmd_remap(int argc, char **argv, const struct global_opts *g)
 		remap_usage(stderr);
 		return EXIT_USAGE;
 	}
-	apply_test_hooks(&ropts);
+	apply_test_hooks(&vopts.apply);
 
 	if (profile_resolve(profile_arg, path, sizeof(path), &err) < 0) {
 		log_error("%s", err.msg);
@@ -202,50 +213,30 @@ int cmd_remap(int argc, char **argv, const struct global_opts *g)
 		log_error("%s", err.msg);
 		return EXIT_FAILED;
 	}
-	if (inventory_collect(c, &iopts, &inv, &err) < 0) {
+	if (remap_vm(c, &prof, &vopts, &res, &err) < 0) {
 		log_error("%s", err.msg);
-		inventory_free(&inv);
 		return EXIT_FAILED;
 	}
-	if (plan_build(&inv, &prof, &plan, &err) < 0) {
-		log_error("%s", err.msg);
-		inventory_free(&inv);
-		plan_free(&plan);
-		return EXIT_FAILED;
-	}
-	ropts.pid = inv.pid;
-	inventory_free(&inv);
 
-	if (dry_run) {
+	if (vopts.plan_only) {
 		if (json)
-			print_json(plan_to_json(&plan));
+			print_json(plan_to_json(&res.plan));
 		else
-			plan_print(stdout, &plan);
-		rc = plan.verdict == PLAN_READY     ? EXIT_DONE
-		     : plan.verdict == PLAN_NOTHING ? EXIT_NOTHING
-		                                    : EXIT_REFUSED;
-		plan_free(&plan);
-		return rc;
+			plan_print(stdout, &res.plan);
+		return res.plan.verdict == PLAN_READY     ? EXIT_DONE
+		       : res.plan.verdict == PLAN_NOTHING ? EXIT_NOTHING
+		                                          : EXIT_REFUSED;
 	}
 
-	for (size_t i = 0; i < plan.n_notes; i++) {
-		if (plan.note_warns[i])
-			log_warn("%s", plan.notes[i]);
-		else
-			log_info("%s", plan.notes[i]);
-	}
-	remap_apply(c, &plan, &ropts, &rep);
 	if (json)
-		print_json(remap_report_to_json(&rep, &plan));
+		print_json(remap_report_to_json(&res.rep, &res.plan));
 	else
-		remap_report_print(stdout, &rep, &plan);
-	rc = outcome_exit(rep.outcome);
-	if (rep.outcome == REMAP_REFUSED)
-		log_error("refused: %s", plan.refusal);
-	else if (rep.outcome == REMAP_ROLLED_BACK || rep.outcome == REMAP_UNSAFE)
-		log_error("%s", rep.error.msg);
-	remap_report_free(&rep);
-	plan_free(&plan);
+		remap_report_print(stdout, &res.rep, &res.plan);
+	rc = outcome_exit(res.rep.outcome);
+	if (res.rep.outcome == REMAP_REFUSED)
+		log_error("refused: %s", res.plan.refusal);
+	else if (res.rep.outcome == REMAP_ROLLED_BACK || res.rep.outcome == REMAP_UNSAFE)
+		log_error("%s", res.rep.error.msg);
 	if (fflush(stdout) != 0)
 		return rc ? rc : EXIT_FAILED;
 	return rc;

@@ -44,16 +44,14 @@
 
 #include "qremap/handshake.h"
 #include "qremap/incus.h"
-#include "qremap/inventory.h"
 #include "qremap/log.h"
 #include "qremap/names.h"
 #include "qremap/peer.h"
-#include "qremap/plan.h"
+#include "qremap/pipeline.h"
 #include "qremap/privilege.h"
 #include "qremap/proc.h"
 #include "qremap/profile.h"
 #include "qremap/qmp.h"
-#include "qremap/remap.h"
 
 #define DEFAULT_SOCKET    "/run/qremap/qremap.sock"
 #define DEFAULT_STATE_DIR "/run/qremap/state"
@@ -401,19 +399,29 @@ static int load_profile(const struct session *s, const char *arg, bool from_incu
 	return profile_load_path(path, PROFILE_NOFOLLOW, prof, err);
 }
 
-/* The remap itself; returns the status line for the scriptlet in @line. */
+/**
+ * run_remap() - a VM's remap at its pre-start signal
+ * @c:		the VM's QMP client
+ * @s:		its session, identified
+ * @line:	the status line for the scriptlet (HANDSHAKE_DONE, ...)
+ * @len:	size of @line
+ *
+ * Loads the VM's profile and checks that the pidfd is still the VM's, then
+ * runs remap_vm(); the report is saved for "qremap incus status".
+ */
 static void run_remap(struct qmp_client *c, struct session *s, char *line, size_t len)
 {
 	bool from_incus;
 	const char *pname = profile_for(s, &from_incus);
-	struct inventory_opts iopts = {.pid = s->proc.pid, .proc = &s->proc};
-	struct remap_opts ropts = {
-	        .pid = s->proc.pid, .proc = &s->proc, .quit_on_unsafe = true, .label = s->label};
+	struct remap_vm_opts opts = {
+	        .inventory = {.pid = s->proc.pid, .proc = &s->proc},
+	        .apply = {.proc = &s->proc, .quit_on_unsafe = true, .label = s->label},
+	};
+	_cleanup_(remap_vm_result_free) struct remap_vm_result res = {0};
+	const struct plan *plan = &res.plan;
+	const struct remap_report *rep = &res.rep;
 	struct qr_error err = {0};
-	struct remap_report rep;
-	struct vm_inventory inv;
 	struct profile prof;
-	struct plan plan;
 	json_t *j;
 
 	if (!pname) {
@@ -433,29 +441,21 @@ static void run_remap(struct qmp_client *c, struct session *s, char *line, size_
 		snprintf(line, len, HANDSHAKE_FAILED "%.500s", err.msg);
 		return;
 	}
-	if (inventory_collect(c, &iopts, &inv, &err) < 0) {
-		inventory_free(&inv);
-		snprintf(line, len, HANDSHAKE_FAILED "inspecting the VM: %.500s", err.msg);
+	if (remap_vm(c, &prof, &opts, &res, &err) < 0) {
+		snprintf(line, len, HANDSHAKE_FAILED "%s: %.500s", remap_vm_stage_str(res.stage),
+		         err.msg);
 		return;
 	}
-	if (plan_build(&inv, &prof, &plan, &err) < 0) {
-		inventory_free(&inv);
-		plan_free(&plan);
-		snprintf(line, len, HANDSHAKE_FAILED "planning: %.500s", err.msg);
-		return;
-	}
-	inventory_free(&inv);
-	remap_apply(c, &plan, &ropts, &rep);
-	j = remap_report_to_json(&rep, &plan);
+	j = remap_report_to_json(rep, plan);
 	json_object_set_new(j, "vm", json_string(s->id.name));
 	json_object_set_new(j, "project", json_string(s->id.project));
 	json_object_set_new(j, "profile", json_string(prof.name));
 	save_state(s, j);
 	json_decref(j);
-	switch (rep.outcome) {
+	switch (rep->outcome) {
 	case REMAP_DONE:
-		snprintf(line, len, HANDSHAKE_DONE " (%zu NICs, %zu disks, %.1f ms)", plan.n_nics,
-		         plan.n_disks, rep.total_ms);
+		snprintf(line, len, HANDSHAKE_DONE " (%zu NICs, %zu disks, %.1f ms)", plan->n_nics,
+		         plan->n_disks, rep->total_ms);
 		break;
 	case REMAP_NOTHING:
 		snprintf(line, len, HANDSHAKE_NOTHING);
@@ -463,23 +463,25 @@ static void run_remap(struct qmp_client *c, struct session *s, char *line, size_
 	case REMAP_REFUSED:
 		/* Placeholders are made by "qremap incus enable" from the disks
 		 * and NICs it saw: one added or resized since needs it again,
-		 * not the QEMU arguments the planner's words describe
+		 * not the QEMU arguments the planner's words describe. With
+		 * the longest refusal and names the hint's end is cut.
 		 */
-		if (cfg.incus[0] && strstr(plan.refusal, "placeholder"))
-			snprintf(line, len,
-			         HANDSHAKE_FAILED "refused: %.380s (the VM's disks or NICs changed "
-			                          "since 'qremap incus enable'? run 'qremap incus "
-			                          "disable --project %s %s' and enable it again)",
-			         plan.refusal, s->id.project, s->id.name);
-		else
-			snprintf(line, len, HANDSHAKE_FAILED "refused: %.400s", plan.refusal);
+		if (cfg.incus[0] && strstr(plan->refusal, "placeholder")) {
+			if (snprintf(line, len,
+			             HANDSHAKE_FAILED
+			             "refused: %.380s (the VM's disks or NICs changed "
+			             "since 'qremap incus enable'? run 'qremap incus "
+			             "disable --project %s %s' and enable it again)",
+			             plan->refusal, s->id.project, s->id.name) >= (int)len)
+				log_debug("%s: status line cut at %zu bytes", s->label, len - 1);
+		} else {
+			snprintf(line, len, HANDSHAKE_FAILED "refused: %.400s", plan->refusal);
+		}
 		break;
 	default:
-		snprintf(line, len, HANDSHAKE_FAILED "%s: %.400s", remap_outcome_str(rep.outcome),
-		         rep.error.msg);
+		snprintf(line, len, HANDSHAKE_FAILED "%s: %.400s", remap_outcome_str(rep->outcome),
+		         rep->error.msg);
 	}
-	remap_report_free(&rep);
-	plan_free(&plan);
 }
 
 /* Set up the status ringbuf; it may exist already if QEMU reconnected. */
