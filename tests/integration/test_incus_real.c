@@ -434,11 +434,16 @@ static void incus_case_run(const struct incus_case *c)
 		REQUIRE(run(NULL, "truncate", "-s", "8M", img, NULL) == 0);
 		REQUIRE(run(NULL, "incus", "config", "device", "add", vm, "added", "disk", src_arg,
 		            NULL) == 0);
-		rc = run(&sout, "incus", "start", vm, NULL);
+		{
+			const char *argv[] = {"incus", "start", vm, NULL};
+
+			/* Incus says why a start failed on stderr */
+			rc = test_run_capture(argv, NULL, &sout);
+		}
 		fprintf(stderr, "incus start with a disk added since enable: %s\n",
 		        sout ? sout : "(no output)");
 		CHECK(rc != 0);
-		CHECK_CONTAINS(sout, "qremap: refused: disk added");
+		CHECK_CONTAINS(sout, "qremap: failed: refused: disk added");
 		CHECK_CONTAINS(sout, "and enable it again");
 		free(sout);
 		run(NULL, "incus", "stop", "--force", vm, NULL);
