@@ -705,7 +705,12 @@ static int listen_socket(void)
 	if (slash && slash != dir) {
 		*slash = '\0';
 		if (mkdir(dir, 0755) == 0) {
-			/* ours: the daemon's user may remove the socket at exit */
+			/* 0755 whatever the umask (the unit's is 0077): QEMU,
+			 * as nobody, must reach the socket. Ours: the daemon's
+			 * user may remove the socket at exit.
+			 */
+			if (chmod(dir, 0755) < 0)
+				log_warn("chmod %s: %s", dir, strerror(errno));
 			if (!cfg.run_as_root && lchown(dir, cfg.ids.uid, cfg.ids.gid) < 0)
 				log_warn("chown %s: %s", dir, strerror(errno));
 		} else if (errno != EEXIST) {
