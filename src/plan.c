@@ -273,6 +273,41 @@ static bool plan_nic_usb_net(struct plan *p, const struct vm_inventory *inv,
 	return true;
 }
 
+/**
+ * free_nic_slot() - an id number and a hub id no device or netdev uses yet
+ * @inv:	inventory
+ * @k:		lowest N with no NIC qremap_nic<N> and no netdev qremap_nic<N>_hp
+ * @hub:	lowest hub id no NIC or netdev is connected to
+ *
+ * For the placeholder a refusal asks for: QEMU refuses a duplicate id, and a
+ * placeholder must sit alone on its hub.
+ */
+static void free_nic_slot(const struct vm_inventory *inv, size_t *k, int *hub)
+{
+	char id[64], hp[64];
+	bool used = true;
+
+	for (*k = 0; used; (*k)++) {
+		snprintf(id, sizeof(id), "qremap_nic%zu", *k);
+		snprintf(hp, sizeof(hp), "qremap_nic%zu_hp", *k);
+		used = inventory_find_nic(inv, id) != NULL;
+		for (size_t i = 0; i < inv->n_netdevs && !used; i++)
+			used = !strcmp(inv->netdevs[i].id, hp);
+		if (!used)
+			break;
+	}
+	used = true;
+	for (*hub = 0; used; (*hub)++) {
+		used = false;
+		for (size_t i = 0; i < inv->n_nics && !used; i++)
+			used = inv->nics[i].hub_id == *hub;
+		for (size_t i = 0; i < inv->n_netdevs && !used; i++)
+			used = inv->netdevs[i].hub_id == *hub;
+		if (!used)
+			break;
+	}
+}
+
 /* hub: a free NIC placeholder of the right model; its MAC is what the guest sees. */
 static bool plan_nic_hub(struct plan *p, const struct vm_inventory *inv, const struct nic_rule *r,
                          struct plan_nic *pn)
@@ -281,14 +316,17 @@ static bool plan_nic_hub(struct plan *p, const struct vm_inventory *inv, const s
 	char text[320];
 
 	if (!ph) {
+		size_t k;
+		int hub;
+
+		free_nic_slot(inv, &k, &hub);
 		refuse(p,
 		       "NIC %s: no free NIC placeholder on a net hub%s; create one at QEMU start, "
-		       "e.g. -netdev hubport,id=qremap_nic%zu_hp,hubid=%zu -device %s,"
+		       "e.g. -netdev hubport,id=qremap_nic%zu_hp,hubid=%d -device %s,"
 		       "id=qremap_nic%zu,netdev=qremap_nic%zu_hp,mac=%s ('qremap config' prints "
 		       "it)",
-		       pn->name, r->n_placeholders ? " among the profile's placeholders" : "",
-		       p->n_nics, p->n_nics, r->model[0] ? r->model : "e1000", p->n_nics, p->n_nics,
-		       pn->mac);
+		       pn->name, r->n_placeholders ? " among the profile's placeholders" : "", k,
+		       hub, r->model[0] ? r->model : "e1000", k, k, pn->mac);
 		return false;
 	}
 	if (r->model[0] && strcmp(r->model, ph->model)) {

@@ -8,12 +8,13 @@
  *
  * The VM is a hand-built inventory with two Incus disks (a scsi-hd root and
  * a virtio-blk-pci data disk) and two SATA placeholders; NICs need real taps
- * and are left to the integration tests. One table, golden_rows[], holds
- * every plan step with the exact QMP conversation of a good run and of its
- * undo; each test builds its peer script from that table at run time (all
- * steps before k go well, step k is refused, then exactly the undos that must
- * follow), so "error at every step" is one loop rather than 30 scripts, and a
- * change in the planner's steps shows up as one table edit.
+ * and are left to the integration tests. One table, golden_rows[] (of struct
+ * golden_row, golden_rows.h, the row type test_remap_nic_faults.c uses too),
+ * holds every plan step with the exact QMP conversation of a good run and of
+ * its undo; each test builds its peer script from that table at run time
+ * (all steps before k go well, step k is refused, then exactly the undos
+ * that must follow), so "error at every step" is one loop rather than 30
+ * scripts, and a change in the planner's steps shows up as one table edit.
  */
 
 #include <string.h>
@@ -26,6 +27,7 @@
 #include "qremap/remap.h"
 #include "qremap/util.h"
 #include "fakeqmp.h"
+#include "golden_rows.h"
 #include "remap_checks.h"
 #include "testlib.h"
 
@@ -42,8 +44,7 @@
 #define SIZE_ROOT 67108864ULL /* 64 MiB */
 #define SIZE_DATA 33554432ULL /* 32 MiB */
 
-#define ROWS_MAX  16
-#define AFTER_MAX 6
+#define ROWS_MAX 16
 
 /* What QEMU says when the devices go: scsi-hd sends one DEVICE_DELETED;
  * virtio devices first send one for their virtio-backend child, with only a
@@ -82,56 +83,15 @@
 #define QOM_LIST_PERIPHERAL "{\"path\": \"/machine/peripheral\"}"
 
 /**
- * enum row_mode - which hotplug mode a row of the golden table belongs to
+ * enum row_set - which plans a row of the golden table belongs to
+ * @ROW_NATIVE:	native PCIe hotplug
+ * @ROW_ACPI:	ACPI PCI hotplug
  * @ROW_BOTH:	every mode
- * @ROW_NATIVE:	native PCIe hotplug only
- * @ROW_ACPI:	ACPI PCI hotplug only
  */
-enum row_mode {
-	ROW_BOTH,
-	ROW_NATIVE,
-	ROW_ACPI,
-};
-
-/**
- * enum fault - what QEMU refusing a step's first command must lead to
- * @F_ROLLBACK:	nothing is committed yet: every earlier step is undone in
- *		reverse, outcome REMAP_ROLLED_BACK
- * @F_UNSAFE:	an original was already asked to go: no undo, outcome
- *		REMAP_UNSAFE ("quit" if asked to)
- * @F_IGNORED:	tidying only: the step is marked failed, the remap goes on
- */
-enum fault {
-	F_ROLLBACK,
-	F_UNSAFE,
-	F_IGNORED,
-};
-
-/**
- * struct row - one plan step and its golden conversation
- * @mode:	which plans have it
- * @kind:	the plan step's kind
- * @commit:	the plan step is in phase B
- * @fault:	what an error reply to @cmd must lead to
- * @what:	a substring of the plan step's description
- * @cmd:	first command the step sends
- * @args:	its arguments, exactly (the plan's, for STEP_QMP), or NULL
- * @undo_cmd:	command that undoes the step, or NULL
- * @undo_args:	its arguments, exactly
- * @after:	what follows @cmd in a good run (replies, events, further
- *		commands); a zeroed entry ends it
- */
-struct row {
-	enum row_mode mode;
-	enum step_kind kind;
-	bool commit;
-	enum fault fault;
-	const char *what;
-	const char *cmd;
-	const char *args;
-	const char *undo_cmd;
-	const char *undo_args;
-	struct fq_step after[AFTER_MAX];
+enum row_set {
+	ROW_NATIVE = 1 << 0,
+	ROW_ACPI = 1 << 1,
+	ROW_BOTH = ROW_NATIVE | ROW_ACPI,
 };
 
 /* Indices into the rows of one plan (see rows_for()), for tests that cut
@@ -147,15 +107,16 @@ enum {
 /* A phase-A step: one command, its undo, both simply answered {} */
 #define PREPARE_ROW(w, c, a, uc, ua)                                                               \
 	{                                                                                          \
-		.mode = ROW_BOTH, .kind = STEP_QMP, .fault = F_ROLLBACK, .what = (w), .cmd = (c),  \
-		.args = (a), .undo_cmd = (uc), .undo_args = (ua), .after = {                       \
+		.sets = ROW_BOTH, .kind = STEP_QMP, .on_error = F_ROLLBACK, .what = (w),           \
+		.cmd = (c), .args = (a), .undo_cmd = (uc), .undo_args = (ua),                      \
+		.after = {FQ_RETURN("{}")}, .undo_after = {                                        \
 			FQ_RETURN("{}")                                                            \
 		}                                                                                  \
 	}
 /* A tidying step: best effort, no undo */
 #define TIDY_ROW(w, c, a)                                                                          \
 	{                                                                                          \
-		.mode = ROW_BOTH, .kind = STEP_QMP, .commit = true, .fault = F_IGNORED,            \
+		.sets = ROW_BOTH, .kind = STEP_QMP, .commit = true, .on_error = F_IGNORED,         \
 		.what = (w), .cmd = (c), .args = (a), .after = {                                   \
 			FQ_RETURN("{}")                                                            \
 		}                                                                                  \
@@ -163,7 +124,7 @@ enum {
 /* A verify-disk step: query-block, then qom-list of the peripherals */
 #define VERIFY_ROW(w)                                                                              \
 	{                                                                                          \
-		.mode = ROW_BOTH, .kind = STEP_VERIFY_DISK, .commit = true, .fault = F_UNSAFE,     \
+		.sets = ROW_BOTH, .kind = STEP_VERIFY_DISK, .commit = true, .on_error = F_UNSAFE,  \
 		.what = (w), .cmd = "query-block", .after = {                                      \
 			FQ_RETURN(QUERY_BLOCK_AFTER),                                              \
 			FQ_EXPECT_ARGS("qom-list", QOM_LIST_PERIPHERAL),                           \
@@ -172,7 +133,7 @@ enum {
 	}
 
 /* The golden table: both plans' steps in order, mode rows interleaved. */
-static const struct row golden_rows[] = {
+static const struct golden_row golden_rows[] = {
         /* phase A, root */
         PREPARE_ROW("add null node qremap-null-root", "blockdev-add",
                     "{\"driver\": \"null-co\", \"node-name\": \"qremap-null-root\", "
@@ -211,37 +172,37 @@ static const struct row golden_rows[] = {
          * rollback. scsi-hd unplugs synchronously, so QEMU sends its
          * DEVICE_DELETED before the reply; the client must find it queued.
          */
-        {.mode = ROW_BOTH,
+        {.sets = ROW_BOTH,
          .kind = STEP_DEVICE_DEL,
          .commit = true,
-         .fault = F_ROLLBACK,
+         .on_error = F_ROLLBACK,
          .what = "remove dev-incus_root (scsi-hd)",
          .cmd = "device_del",
          .args = "{\"id\": \"dev-incus_root\"}",
          .after = {FQ_EVENT("DEVICE_DELETED", ROOT_GONE), FQ_RETURN("{}")}},
         /* Native PCIe: the events come after the reply, backend first */
-        {.mode = ROW_NATIVE,
+        {.sets = ROW_NATIVE,
          .kind = STEP_DEVICE_DEL,
          .commit = true,
-         .fault = F_UNSAFE,
+         .on_error = F_UNSAFE,
          .what = "remove dev-incus_data (virtio-blk-pci)",
          .cmd = "device_del",
          .args = "{\"id\": \"dev-incus_data\"}",
          .after = {FQ_RETURN("{}"), FQ_EVENT("DEVICE_DELETED", DATA_BACKEND_GONE),
                    FQ_EVENT("DEVICE_DELETED", DATA_GONE)}},
         /* ACPI: the unplug waits for reset; the executor must not wait */
-        {.mode = ROW_ACPI,
+        {.sets = ROW_ACPI,
          .kind = STEP_DEVICE_DEL,
          .commit = true,
-         .fault = F_UNSAFE,
+         .on_error = F_UNSAFE,
          .what = "remove dev-incus_data (virtio-blk-pci)",
          .cmd = "device_del",
          .args = "{\"id\": \"dev-incus_data\"}",
          .after = {FQ_RETURN("{}")}},
-        {.mode = ROW_ACPI,
+        {.sets = ROW_ACPI,
          .kind = STEP_RESET,
          .commit = true,
-         .fault = F_UNSAFE,
+         .on_error = F_UNSAFE,
          .what = "reset the paused VM",
          .cmd = "system_reset",
          .after = {FQ_RETURN("{}"), FQ_EVENT("RESET", RESET_EVENT),
@@ -261,7 +222,7 @@ static const struct row golden_rows[] = {
  * @n:	number of @r
  */
 struct rows {
-	struct row r[ROWS_MAX];
+	struct golden_row r[ROWS_MAX];
 	size_t n;
 };
 
@@ -428,11 +389,11 @@ static void fixture_free(struct fixture *f)
  */
 static void rows_for(enum hotplug_mode mode, struct rows *out)
 {
-	enum row_mode skip = mode == HOTPLUG_ACPI ? ROW_NATIVE : ROW_ACPI;
+	unsigned set = mode == HOTPLUG_ACPI ? ROW_ACPI : ROW_NATIVE;
 
 	out->n = 0;
 	for (size_t i = 0; i < ARRAY_SIZE(golden_rows); i++)
-		if (golden_rows[i].mode != skip)
+		if (golden_rows[i].sets & set)
 			out->r[out->n++] = golden_rows[i];
 }
 
@@ -441,7 +402,7 @@ static void rows_for(enum hotplug_mode mode, struct rows *out)
  * @sc:	script
  * @r:	row
  */
-static void push_cmd(struct fq_script *sc, const struct row *r)
+static void push_cmd(struct fq_script *sc, const struct golden_row *r)
 {
 	fq_script_push(sc, (struct fq_step)FQ_EXPECT_ARGS(r->cmd, r->args));
 }
@@ -451,10 +412,10 @@ static void push_cmd(struct fq_script *sc, const struct row *r)
  * @sc:	script
  * @r:	row
  */
-static void push_good(struct fq_script *sc, const struct row *r)
+static void push_good(struct fq_script *sc, const struct golden_row *r)
 {
 	push_cmd(sc, r);
-	fq_script_push_list(sc, r->after, AFTER_MAX);
+	fq_script_push_list(sc, r->after, GOLDEN_AFTER_MAX);
 }
 
 /**
@@ -462,12 +423,12 @@ static void push_good(struct fq_script *sc, const struct row *r)
  * @sc:	script
  * @r:	row
  */
-static void push_undo(struct fq_script *sc, const struct row *r)
+static void push_undo(struct fq_script *sc, const struct golden_row *r)
 {
 	if (!r->undo_cmd)
 		return;
 	fq_script_push(sc, (struct fq_step)FQ_EXPECT_ARGS(r->undo_cmd, r->undo_args));
-	fq_script_push(sc, (struct fq_step)FQ_RETURN("{}"));
+	fq_script_push_list(sc, r->undo_after, GOLDEN_AFTER_MAX);
 }
 
 /**
@@ -528,11 +489,11 @@ static void check_plan(const struct plan *plan, const struct rows *rows)
 	REQUIRE(plan->n_steps == rows->n);
 	for (size_t i = 0; i < rows->n; i++) {
 		const struct plan_step *s = &plan->steps[i];
-		const struct row *r = &rows->r[i];
+		const struct golden_row *r = &rows->r[i];
 
 		CHECK_INT(s->kind, r->kind);
 		CHECK_INT(s->commit, r->commit);
-		CHECK_INT(s->best_effort, r->fault == F_IGNORED);
+		CHECK_INT(s->best_effort, r->on_error == F_IGNORED);
 		CHECK_CONTAINS(s->what, r->what);
 		check_step_golden(s, r->cmd, r->args, r->undo_cmd, r->undo_args);
 	}
@@ -630,7 +591,7 @@ static void error_case(enum hotplug_mode mode, size_t k, bool quit)
 	struct remap_report rep;
 	struct fq_script sc;
 	struct rows rows;
-	const struct row *r;
+	const struct golden_row *r;
 	enum remap_outcome outcome;
 	char label[96];
 
@@ -649,7 +610,7 @@ static void error_case(enum hotplug_mode mode, size_t k, bool quit)
 	for (size_t i = 0; i < rows.n; i++)
 		want[i] = i < k ? STEP_DONE : STEP_NOT_RUN;
 	want[k] = STEP_FAILED;
-	switch (r->fault) {
+	switch (r->on_error) {
 	case F_ROLLBACK:
 		for (size_t i = k; i-- > 0;) {
 			push_undo(&sc, &rows.r[i]);
@@ -681,7 +642,7 @@ static void error_case(enum hotplug_mode mode, size_t k, bool quit)
 	CHECK_INT(rep.undo_error.kind, QR_OK);
 	CHECK_INT(rep.quit_sent, quit && outcome == REMAP_UNSAFE);
 	check_results(&rep, want, rows.n, label);
-	if (r->fault == F_IGNORED) {
+	if (r->on_error == F_IGNORED) {
 		/* reported in the step's note, not as the remap's error */
 		CHECK_INT(rep.failed, -1);
 		CHECK_INT(rep.error.kind, QR_OK);
@@ -729,7 +690,7 @@ static void test_undo_failure(void)
 
 	REQUIRE(f);
 	rows_for(HOTPLUG_NATIVE, &rows);
-	for (size_t k = 1; k < rows.n && rows.r[k].fault == F_ROLLBACK; k++) {
+	for (size_t k = 1; k < rows.n && rows.r[k].on_error == F_ROLLBACK; k++) {
 		for (size_t j = 0; j < k; j++) {
 			enum step_result want[ROWS_MAX];
 			struct remap_report rep;
@@ -783,7 +744,7 @@ static void test_disconnect(void)
 
 	REQUIRE(f);
 	rows_for(HOTPLUG_NATIVE, &rows);
-	for (size_t k = 0; k < rows.n && rows.r[k].fault == F_ROLLBACK; k++) {
+	for (size_t k = 0; k < rows.n && rows.r[k].on_error == F_ROLLBACK; k++) {
 		enum step_result want[ROWS_MAX];
 		struct remap_report rep;
 		struct fq_script sc;

@@ -18,18 +18,19 @@
  * namespace made at start (no traffic is needed, nothing outside is seen or
  * touched), so this needs root and skips, saying why, without.
  *
- * One table, golden_rows[], holds every NIC step of four plans (usb-net or
- * a hub placeholder, native or ACPI hotplug) with the exact conversation of
- * a good run and of its undo; every case builds its script from it at run
- * time: the steps before k go well, step k gets an error reply, no reply at
- * all, a hang-up (QEMU lives on) or QEMU's death, then exactly the undos
- * that must follow. What the fake QEMU holds at the end follows from that
- * same script, and the tap must show exactly that: its queues attached,
- * qremap's fresh queue gone unless QEMU kept it, old queues detached only
- * once the detach step ran, and nothing at all once QEMU is dead. The two
- * host steps, which send nothing, fail on the host instead (a queue that
- * isn't QEMU's or can't be opened; the executor's hook for the detach), and
- * verification is fed a QEMU that kept its old queues.
+ * One table, golden_rows[] (of struct golden_row, golden_rows.h, the row
+ * type test_remap_exec.c uses too), holds every NIC step of four plans
+ * (usb-net or a hub placeholder, native or ACPI hotplug) with the exact
+ * conversation of a good run and of its undo; every case builds its script
+ * from it at run time: the steps before k go well, step k gets an error
+ * reply, no reply at all, a hang-up (QEMU lives on) or QEMU's death, then
+ * exactly the undos that must follow. What the fake QEMU holds at the end
+ * follows from that same script, and the tap must show exactly that: its
+ * queues attached, qremap's fresh queue gone unless QEMU kept it, old queues
+ * detached only once the detach step ran, and nothing at all once QEMU is
+ * dead. The two host steps, which send nothing, fail on the host instead (a
+ * queue that isn't QEMU's or can't be opened; the executor's hook for the
+ * detach), and verification is fed a QEMU that kept its old queues.
  */
 
 #include <dirent.h>
@@ -50,6 +51,7 @@
 #include "qremap/tap.h"
 #include "qremap/util.h"
 #include "fakeqmp.h"
+#include "golden_rows.h"
 #include "remap_checks.h"
 #include "testlib.h"
 
@@ -78,8 +80,7 @@
  */
 #define TAP_FLAGS (IFF_TAP | IFF_NO_PI | IFF_ONE_QUEUE | IFF_MULTI_QUEUE | IFF_VNET_HDR)
 
-#define ROWS_MAX  12
-#define AFTER_MAX 6
+#define ROWS_MAX 12
 
 /* What QEMU says when devices go: virtio-net-pci sends one DEVICE_DELETED
  * for its virtio-backend child (a "path" only) first, then its own;
@@ -145,18 +146,6 @@ enum row_set {
 };
 
 /**
- * enum fault - what QEMU refusing a step's first command must lead to
- * @F_ROLLBACK:	nothing is committed yet: every earlier step is undone in
- *		reverse, outcome REMAP_ROLLED_BACK
- * @F_UNSAFE:	an original was already asked to go: no undo, outcome
- *		REMAP_UNSAFE ("quit" if asked to)
- */
-enum fault {
-	F_ROLLBACK,
-	F_UNSAFE,
-};
-
-/**
  * enum fault_kind - how the peer fails step k
  * @FK_ERROR:	an error reply: QEMU says for sure nothing happened
  * @FK_SILENT:	no reply at all: the command times out, its effect unknown
@@ -172,46 +161,8 @@ enum fault_kind {
 	FK_DIES,
 };
 
-/**
- * struct row - one plan step and its golden conversation
- * @sets:	which plans have it (enum row_set)
- * @kind:	the plan step's kind
- * @commit:	the plan step is in phase B
- * @on_error:	what an error reply to @cmd must lead to
- * @what:	a substring of the plan step's description
- * @cmd:	first command the step sends, NULL for a host step
- * @args:	its arguments, exactly (the plan's, for STEP_QMP), or NULL
- * @pass_fd:	the fresh queue comes with @cmd (getfd)
- * @hold:	in a good run QEMU keeps that queue as this fd number
- * @owns_fd:	once this step is done, a netdev owns the getfd'd queue
- * @undo_unless_owned: no undo is sent once an @owns_fd step is done (the
- *		netdev's own undo closes the queue)
- * @undo_cmd:	command that undoes the step, or NULL
- * @undo_args:	its arguments, exactly
- * @after:	what follows @cmd in a good run (replies, events, further
- *		commands, queues QEMU closes); a zeroed entry ends it
- * @undo_after:	what follows @undo_cmd, reply included
- */
-struct row {
-	unsigned sets;
-	enum step_kind kind;
-	bool commit;
-	enum fault on_error;
-	const char *what;
-	const char *cmd;
-	const char *args;
-	bool pass_fd;
-	int hold;
-	bool owns_fd;
-	bool undo_unless_owned;
-	const char *undo_cmd;
-	const char *undo_args;
-	struct fq_step after[AFTER_MAX];
-	struct fq_step undo_after[AFTER_MAX];
-};
-
 /* The golden table: every plan's NIC steps in order, set rows interleaved. */
-static const struct row golden_rows[] = {
+static const struct golden_row golden_rows[] = {
         /* phase A: a fresh queue beside QEMU's (host), handed over, a netdev on it */
         {.sets = S_ALL,
          .kind = STEP_TAP_QUEUE,
@@ -372,7 +323,7 @@ static const struct variant variants[] = {
  * @n:	number of @r
  */
 struct rows {
-	struct row r[ROWS_MAX];
+	struct golden_row r[ROWS_MAX];
 	size_t n;
 };
 
@@ -701,7 +652,7 @@ static size_t row_of(const struct rows *rows, enum step_kind kind)
  * @keep:	the fake QEMU keeps a queue that comes with it (a good run);
  *		otherwise it closes it, as QEMU does when it refuses getfd
  */
-static void push_cmd(struct fq_script *sc, const struct row *r, bool keep)
+static void push_cmd(struct fq_script *sc, const struct golden_row *r, bool keep)
 {
 	if (!r->cmd)
 		return;
@@ -717,11 +668,11 @@ static void push_cmd(struct fq_script *sc, const struct row *r, bool keep)
  * @sc:	script
  * @r:	row
  */
-static void push_good(struct fq_script *sc, const struct row *r)
+static void push_good(struct fq_script *sc, const struct golden_row *r)
 {
 	push_cmd(sc, r, true);
 	if (r->cmd)
-		fq_script_push_list(sc, r->after, AFTER_MAX);
+		fq_script_push_list(sc, r->after, GOLDEN_AFTER_MAX);
 }
 
 /**
@@ -954,7 +905,7 @@ static void check_plan(const struct fixture *f, const struct rows *rows)
 	REQUIRE(plan->n_steps == rows->n);
 	for (size_t i = 0; i < rows->n; i++) {
 		const struct plan_step *s = &plan->steps[i];
-		const struct row *r = &rows->r[i];
+		const struct golden_row *r = &rows->r[i];
 
 		CHECK_INT(s->kind, r->kind);
 		CHECK_INT(s->commit, r->commit);
@@ -1101,7 +1052,7 @@ static void fault_case(const struct variant *v, size_t k, enum fault_kind fk, bo
 	enum remap_outcome outcome;
 	bool lost = fk == FK_HANGUP || fk == FK_DIES;
 	bool rollback, undo_failed = false;
-	const struct row *r;
+	const struct golden_row *r;
 	struct fq_script sc;
 	struct rows rows;
 	struct run run;
@@ -1146,7 +1097,7 @@ static void fault_case(const struct variant *v, size_t k, enum fault_kind fk, bo
 			}
 			fq_script_push(&sc, (struct fq_step)FQ_EXPECT_ARGS(rows.r[i].undo_cmd,
 			                                                   rows.r[i].undo_args));
-			fq_script_push_list(&sc, rows.r[i].undo_after, AFTER_MAX);
+			fq_script_push_list(&sc, rows.r[i].undo_after, GOLDEN_AFTER_MAX);
 		}
 		want[i] = STEP_UNDONE;
 	}
