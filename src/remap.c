@@ -58,6 +58,9 @@ struct nic_fds {
  * @nics:	per plan NIC
  * @pending:	devices whose unplug waits for reset (ACPI)
  * @n_pending:	number of @pending
+ * @inflight:	devices asked to go (native hotplug) whose DEVICE_DELETED is
+ *		awaited together, at the last of a run of removals
+ * @n_inflight:	number of @inflight
  * @committed:	a phase-B step has had an effect
  */
 struct exec {
@@ -70,6 +73,8 @@ struct exec {
 	struct nic_fds *nics;
 	const char **pending;
 	size_t n_pending;
+	const char **inflight;
+	size_t n_inflight;
 	bool committed;
 };
 
@@ -205,24 +210,56 @@ static int device_exists(struct qmp_client *c, const char *id, struct qr_error *
 	return found;
 }
 
-/* STEP_DEVICE_DEL: ask the device to go; wait unless ACPI holds it to reset. */
-static int do_device_del(struct exec *x, const struct plan_step *s, char *note, size_t len,
-                         struct qr_error *err)
+/**
+ * do_device_del() - STEP_DEVICE_DEL: ask a device to go, and wait for it
+ * @x:		apply state
+ * @i:		the step's index
+ * @note:	the step's note
+ * @len:	its size
+ * @err:	error object
+ *
+ * Under ACPI hotplug the unplug completes only at reset (docs/facts.md §7):
+ * STEP_RESET waits for it. Under native hotplug each DEVICE_DELETED comes
+ * some 50 ms after the command (QEMU finalises devices in its call_rcu
+ * thread, in batches: docs/performance.md), so a run of removals (the
+ * disks' originals, one after another in the plan) is asked for first and
+ * its events awaited together at the last of them, one deadline for all:
+ * as safe as one at a time, since nothing between them depends on a device
+ * being gone, and the step after the run (deleting the null nodes the
+ * originals held) still comes only once every one is.
+ *
+ * Return: 0 on success, -1 on failure
+ */
+static int do_device_del(struct exec *x, size_t i, char *note, size_t len, struct qr_error *err)
 {
+	const struct plan_step *s = &x->plan->steps[i];
+	const struct plan_step *next = i + 1 < x->plan->n_steps ? &x->plan->steps[i + 1] : NULL;
+	struct timespec t0;
+
 	if (qmp_executef(x->c, NULL, err, "device_del", "{s:s}", "id", s->dev) < 0)
 		return -1;
 	x->committed = true;
 	if (s->until_reset) {
-		/* q35's ACPI hotplug completes an unplug requested before the
-		 * guest ever ran only at reset (docs/facts.md §7); the
-		 * STEP_RESET below waits for it.
-		 */
 		x->pending[x->n_pending++] = s->dev;
 		snprintf(note, len, "unplug pending until reset (ACPI)");
 		return 0;
 	}
-	if (qmp_wait_device_deleted(x->c, s->dev, x->plan->unplug_timeout_ms, err) < 0)
-		return qr_err_prefix(err, "%s did not go", s->dev);
+	x->inflight[x->n_inflight++] = s->dev;
+	if (next && next->kind == STEP_DEVICE_DEL && !next->until_reset) {
+		snprintf(note, len, "DEVICE_DELETED awaited with the last removal of the run");
+		return 0;
+	}
+	/* the last of the run: every event, within one unplug bound */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (size_t k = 0; k < x->n_inflight; k++) {
+		int left = x->plan->unplug_timeout_ms - (int)ms_since(&t0);
+
+		if (qmp_wait_device_deleted(x->c, x->inflight[k], left > 1 ? left : 1, err) < 0)
+			return qr_err_prefix(err, "%s did not go", x->inflight[k]);
+	}
+	if (x->n_inflight > 1)
+		snprintf(note, len, "%zu removals awaited together", x->n_inflight);
+	x->n_inflight = 0;
 	return 0;
 }
 
@@ -421,7 +458,7 @@ static int run_step(struct exec *x, size_t i, struct qr_error *err)
 			x->committed = true;
 		return 0;
 	case STEP_DEVICE_DEL:
-		return do_device_del(x, s, note, nlen, err);
+		return do_device_del(x, i, note, nlen, err);
 	case STEP_TAP_DETACH:
 		x->committed = true;
 		return do_tap_detach(&x->plan->nics[s->nic], n, note, nlen, err);
@@ -552,9 +589,11 @@ int remap_apply(struct qmp_client *c, const struct plan *plan, const struct rema
 	rep->notes = calloc(plan->n_steps, sizeof(*rep->notes));
 	x.nics = calloc(plan->n_nics ? plan->n_nics : 1, sizeof(*x.nics));
 	x.pending = calloc(plan->n_steps, sizeof(*x.pending));
-	if (!rep->results || !rep->ms || !rep->notes || !x.nics || !x.pending) {
+	x.inflight = calloc(plan->n_steps, sizeof(*x.inflight));
+	if (!rep->results || !rep->ms || !rep->notes || !x.nics || !x.pending || !x.inflight) {
 		free(x.nics);
 		free(x.pending);
+		free(x.inflight);
 		rep->outcome = REMAP_ROLLED_BACK;
 		qr_err_sys(&rep->error, ENOMEM, "starting the remap");
 		return -1;
@@ -644,6 +683,7 @@ out:
 	proc_close(&x.own);
 	free(x.nics);
 	free(x.pending);
+	free(x.inflight);
 	qmp_set_timeout(c, saved_timeout);
 	return r;
 }

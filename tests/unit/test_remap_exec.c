@@ -788,11 +788,14 @@ static void test_disconnect(void)
  * @k:		the row whose good run is cut short
  * @tail:	what the peer plays after the row's command instead
  * @n_tail:	number of @tail
+ * @fail_at:	the row that fails: @k, or the last of a run of removals after
+ *		it, where the events of the whole run are awaited (rows between
+ *		play their good run)
  * @dev:	the device the error must name
  * @msg:	what else the error must say
  */
 static void unplug_timeout_case(enum hotplug_mode mode, size_t k, const struct fq_step *tail,
-                                size_t n_tail, const char *dev, const char *msg)
+                                size_t n_tail, size_t fail_at, const char *dev, const char *msg)
 {
 	struct fixture *f = fixture_new(mode, profile_all);
 	enum step_result want[ROWS_MAX];
@@ -814,16 +817,18 @@ static void unplug_timeout_case(enum hotplug_mode mode, size_t k, const struct f
 	push_cmd(&sc, &rows.r[k]);
 	for (size_t i = 0; i < n_tail; i++)
 		fq_script_push(&sc, tail[i]);
+	for (size_t i = k + 1; i <= fail_at; i++)
+		push_good(&sc, &rows.r[i]);
 	fq_script_end(&sc, true);
 	for (size_t i = 0; i < rows.n; i++)
-		want[i] = i < k ? STEP_DONE : STEP_NOT_RUN;
-	want[k] = STEP_FAILED;
+		want[i] = i < fail_at ? STEP_DONE : STEP_NOT_RUN;
+	want[fail_at] = STEP_FAILED;
 
 	CHECK(run_remap(&sc, &f->plan, true, &rep, &ms, label));
 	CHECK(ms >= SHORT_UNPLUG_MS);
 	CHECK(ms < HANG_MS);
 	CHECK_INT(rep.outcome, REMAP_UNSAFE);
-	CHECK_INT(rep.failed, (long)k);
+	CHECK_INT(rep.failed, (long)fail_at);
 	CHECK_INT(rep.error.kind, QR_ERR_TIMEOUT);
 	CHECK_CONTAINS(rep.error.msg, dev);
 	CHECK_CONTAINS(rep.error.msg, msg);
@@ -855,12 +860,15 @@ static void test_unplug_timeout(void)
 	        FQ_EVENT("DEVICE_DELETED", DATA_BACKEND_GONE),
 	};
 
-	unplug_timeout_case(HOTPLUG_NATIVE, ROW_DEL_ROOT, root, ARRAY_SIZE(root), "dev-incus_root",
-	                    "did not go");
-	unplug_timeout_case(HOTPLUG_NATIVE, ROW_DEL_DATA, data, ARRAY_SIZE(data), "dev-incus_data",
-	                    "did not go");
-	unplug_timeout_case(HOTPLUG_ACPI, ROW_RESET, reset, ARRAY_SIZE(reset), "dev-incus_data",
-	                    "still there after reset");
+	/* root's removal is the first of a run: its event is awaited with
+	 * data's, at data's step, which fails naming root
+	 */
+	unplug_timeout_case(HOTPLUG_NATIVE, ROW_DEL_ROOT, root, ARRAY_SIZE(root), ROW_DEL_DATA,
+	                    "dev-incus_root", "did not go");
+	unplug_timeout_case(HOTPLUG_NATIVE, ROW_DEL_DATA, data, ARRAY_SIZE(data), ROW_DEL_DATA,
+	                    "dev-incus_data", "did not go");
+	unplug_timeout_case(HOTPLUG_ACPI, ROW_RESET, reset, ARRAY_SIZE(reset), ROW_RESET,
+	                    "dev-incus_data", "still there after reset");
 }
 
 /* Verification looks at QEMU's own view: a node with a second frontend, or
