@@ -6,9 +6,12 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "testlib.h"
 
@@ -220,4 +223,71 @@ char *test_read_file(const char *path)
 	fclose(m);
 	fclose(f);
 	return buf;
+}
+
+/**
+ * test_flow_once() - one UDP or TCP echo exchange from a fresh source port
+ * @ip:		IPv4 address of the echo service (port 7)
+ * @tcp:	TCP rather than UDP
+ * @i:		sequence number, part of the message
+ * @timeout_ms:	bound on the connect and on the answer, each
+ *
+ * The socket is never bound, so the kernel picks a new source port: a new
+ * flow, hashed afresh onto a tap's queues.
+ *
+ * Return: true if the message came back unchanged
+ */
+bool test_flow_once(const char *ip, bool tcp, unsigned i, int timeout_ms)
+{
+	struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons(7)};
+	char msg[64], back[64];
+	struct pollfd p;
+	bool ok = false;
+	ssize_t n;
+	int fd;
+
+	if (inet_pton(AF_INET, ip, &dst.sin_addr) != 1)
+		return false;
+	fd = socket(AF_INET, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return false;
+	p.fd = fd;
+	if (connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0) {
+		int e = 0;
+		socklen_t el = sizeof(e);
+
+		p.events = POLLOUT;
+		if (errno != EINPROGRESS || poll(&p, 1, timeout_ms) != 1 ||
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0 || e)
+			goto out;
+	}
+	snprintf(msg, sizeof(msg), "qremap flow %u", i);
+	if (send(fd, msg, strlen(msg), MSG_NOSIGNAL) != (ssize_t)strlen(msg))
+		goto out;
+	p.events = POLLIN;
+	if (poll(&p, 1, timeout_ms) != 1)
+		goto out;
+	n = recv(fd, back, sizeof(back) - 1, 0);
+	ok = n == (ssize_t)strlen(msg) && !memcmp(back, msg, (size_t)n);
+out:
+	close(fd);
+	return ok;
+}
+
+/**
+ * test_flows() - fresh flows to an echo service, alternating UDP and TCP
+ * @ip:		IPv4 address of the echo service (port 7), in the caller's
+ *		network namespace
+ * @n:		number of flows
+ * @timeout_ms:	per-step bound (test_flow_once())
+ *
+ * Return: how many came back
+ */
+int test_flows(const char *ip, int n, int timeout_ms)
+{
+	int ok = 0;
+
+	for (int i = 0; i < n; i++)
+		ok += test_flow_once(ip, i % 2, (unsigned)i, timeout_ms);
+	return ok;
 }

@@ -88,6 +88,8 @@ bool test_is_root(void);
 const char *test_tmpdir(const char *tag);
 void test_rmtree(const char *dir);
 char *test_read_file(const char *path);
+bool test_flow_once(const char *ip, bool tcp, unsigned i, int timeout_ms);
+int test_flows(const char *ip, int n, int timeout_ms);
 
 /* Each test program ends with: TEST_MAIN(test_a, test_b, ...) */
 #define TEST_MAIN(...)                                                                             \

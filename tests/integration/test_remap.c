@@ -350,44 +350,6 @@ static int pings(struct vm *v, int count, const char *interval)
 	return got;
 }
 
-/* One UDP or TCP echo exchange from a fresh source port; true if echoed. */
-static bool flow_once(bool tcp, unsigned i, int timeout_ms)
-{
-	struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons(7)};
-	char msg[64], back[64];
-	struct pollfd p;
-	bool ok = false;
-	ssize_t n;
-	int fd;
-
-	inet_pton(AF_INET, GUEST_IP, &dst.sin_addr);
-	fd = socket(AF_INET, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return false;
-	p.fd = fd;
-	/* unbound: the kernel picks a new source port, i.e. a new flow hash */
-	if (connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0) {
-		int e = 0;
-		socklen_t el = sizeof(e);
-
-		p.events = POLLOUT;
-		if (errno != EINPROGRESS || poll(&p, 1, timeout_ms) != 1 ||
-		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0 || e)
-			goto out;
-	}
-	snprintf(msg, sizeof(msg), "qremap flow %u", i);
-	if (send(fd, msg, strlen(msg), MSG_NOSIGNAL) != (ssize_t)strlen(msg))
-		goto out;
-	p.events = POLLIN;
-	if (poll(&p, 1, timeout_ms) != 1)
-		goto out;
-	n = recv(fd, back, sizeof(back) - 1, 0);
-	ok = n == (ssize_t)strlen(msg) && !memcmp(back, msg, (size_t)n);
-out:
-	close(fd);
-	return ok;
-}
-
 /* @n fresh flows (alternating UDP/TCP) inside the namespace; returns echoed count. */
 static int flows(struct vm *v, int n, int timeout_ms)
 {
@@ -398,8 +360,7 @@ static int flows(struct vm *v, int n, int timeout_ms)
 		fprintf(stderr, "%s\n", err.msg);
 		return -1;
 	}
-	for (int i = 0; i < n; i++)
-		ok += flow_once(i % 2, (unsigned)i, timeout_ms);
+	ok = test_flows(GUEST_IP, n, timeout_ms);
 	fixture_netns_leave(saved);
 	return ok;
 }
