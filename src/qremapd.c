@@ -880,13 +880,18 @@ static void incus_group(void)
 		return;
 	if (stat(cfg.incus, &st) == 0) {
 		gid = st.st_gid;
-	} else if ((gr = getgrnam(INCUS_ADMIN_GROUP))) {
-		gid = gr->gr_gid;
 	} else {
-		log_warn("%s: %s, and there is no group %s: qremapd (uid %u) reaches Incus's "
-		         "API only if the socket lets it",
-		         cfg.incus, strerror(errno), INCUS_ADMIN_GROUP, (unsigned)cfg.ids.uid);
-		return;
+		int stat_errno = errno; /* getgrnam() may change it */
+
+		gr = getgrnam(INCUS_ADMIN_GROUP);
+		if (!gr) {
+			log_warn("%s: %s, and there is no group %s: qremapd (uid %u) reaches "
+			         "Incus's API only if the socket lets it",
+			         cfg.incus, strerror(stat_errno), INCUS_ADMIN_GROUP,
+			         (unsigned)cfg.ids.uid);
+			return;
+		}
+		gid = gr->gr_gid;
 	}
 	if (gid == 0)
 		log_warn("Incus's API socket %s is group root's: qremapd keeps group root to "

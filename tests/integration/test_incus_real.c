@@ -764,12 +764,15 @@ static void incus_case_run(const struct incus_case *c)
 /* usb-net + SATA, the macos-usbnet layout; warn: Incus's QEMU 10.0.2 forces
  * 0x40 into usb-net's MAC
  */
+#define PROFILE_USBNET_SATA                                                                        \
+	"qremap_profile: 1\nname: incus-test\n"                                                    \
+	"nics:\n  - {match: \"*\", to: usb-net, mac_rewritten: warn}\n"                            \
+	"disks:\n  - {match: \"*\", to: sata}\n"
+
 static void test_incus_usbnet(void)
 {
 	static struct incus_case c = {
-	        .profile = "qremap_profile: 1\nname: incus-test\n"
-	                   "nics:\n  - {match: \"*\", to: usb-net, mac_rewritten: warn}\n"
-	                   "disks:\n  - {match: \"*\", to: sata}\n",
+	        .profile = PROFILE_USBNET_SATA,
 	        .nic_driver = "cdc_ether",
 	        .disk_driver = "ahci",
 	        .disk_added = true,
@@ -809,9 +812,7 @@ static void test_incus_macos_default(void)
 static void test_incus_io_bus_usb(void)
 {
 	static struct incus_case c = {
-	        .profile = "qremap_profile: 1\nname: incus-test\n"
-	                   "nics:\n  - {match: \"*\", to: usb-net, mac_rewritten: warn}\n"
-	                   "disks:\n  - {match: \"*\", to: sata}\n",
+	        .profile = PROFILE_USBNET_SATA,
 	        .nic_driver = "cdc_ether",
 	        .disk_driver = "ahci",
 	        .cpus = 4,
