@@ -119,11 +119,13 @@ static bool incus_usable(char *why, size_t len)
  * @dir:	qremapd's socket and state
  * @guest:	world-readable copy of the guest
  * @profile:	the test's profile, installed in /etc/qremap/profiles
+ * @iprofile:	an Incus profile the test made, or ""
  * @qremapd:	the daemon's pid, or 0
  */
 struct world {
 	char vm[64];
 	char net[32];
+	char iprofile[64];
 	char dir[160];
 	char guest[128];
 	char profile[192];
@@ -138,6 +140,8 @@ static void world_end(struct world *w)
 	}
 	if (w->vm[0])
 		run(NULL, "incus", "delete", "--force", w->vm, NULL);
+	if (w->iprofile[0])
+		run(NULL, "incus", "profile", "delete", w->iprofile, NULL);
 	if (w->net[0])
 		run(NULL, "incus", "network", "delete", w->net, NULL);
 	test_rmtree(w->dir);
@@ -160,6 +164,9 @@ static void world_end(struct world *w)
  * @io_bus_usb:	the NIC is Incus's own USB NIC (io.bus=usb)
  * @flows:	fresh flows before and after a burst, all answered (0: none)
  * @without:	after disable, measure the same VM without qremap (@flows)
+ * @conf_in_profile: the VM's raw.qemu.conf comes from an Incus profile, not
+ *		its own config: enable must keep it (expanded_config), else
+ *		the VM can't start here (the rig's conf deletes the vsock)
  */
 struct incus_case {
 	char profile[8192];
@@ -171,6 +178,7 @@ struct incus_case {
 	bool io_bus_usb;
 	int flows;
 	bool without;
+	bool conf_in_profile;
 };
 
 /* The Linux driver for a hub placeholder model (tests/guest loads these). */
@@ -541,7 +549,18 @@ static void incus_case_run(const struct incus_case *c)
 		         "raw.qemu.conf=[device \"qemu_vsock\"]\n\n[machine]\naccel = \"tcg\"\n%s",
 		         smp);
 	}
-	REQUIRE(run(NULL, "incus", "config", "set", vm, rawq, NULL) == 0);
+	if (c->conf_in_profile) {
+		/* an Incus profile of the test's own, as users keep their
+		 * isa-applesmc lines: enable must add to it, not shadow it
+		 */
+		snprintf(w.iprofile, sizeof(w.iprofile), "%s", vm);
+		run(NULL, "incus", "profile", "delete", w.iprofile, NULL); /* a leftover */
+		REQUIRE(run(NULL, "incus", "profile", "create", w.iprofile, NULL) == 0);
+		REQUIRE(run(NULL, "incus", "profile", "set", w.iprofile, rawq, NULL) == 0);
+		REQUIRE(run(NULL, "incus", "profile", "add", vm, w.iprofile, NULL) == 0);
+	} else {
+		REQUIRE(run(NULL, "incus", "config", "set", vm, rawq, NULL) == 0);
+	}
 	before = config_text(vm);
 	REQUIRE(before);
 
@@ -556,6 +575,16 @@ static void incus_case_run(const struct incus_case *c)
 			fprintf(stderr, "enable: %s%s\n", out, errs);
 		free(errs);
 		REQUIRE(rc == 0);
+	}
+	/* the profile's raw.qemu.conf carried into the instance's, before
+	 * qremap's own sections
+	 */
+	if (c->conf_in_profile) {
+		_cleanup_free_ char *conf = NULL;
+
+		CHECK_INT(run(&conf, "incus", "config", "get", vm, "raw.qemu.conf", NULL), 0);
+		CHECK_CONTAINS(conf, "[device \"qemu_vsock\"]");
+		CHECK_CONTAINS(conf, "qremap");
 	}
 	qremapd = fork();
 	if (qremapd == 0) {
@@ -781,10 +810,12 @@ static void test_incus_usbnet(void)
 	incus_case_run(&c);
 }
 
-/* The shipped default, profiles/macos.yaml, as it is: hub placeholders. */
+/* The shipped default, profiles/macos.yaml, as it is: hub placeholders; the
+ * VM's raw.qemu.conf in an Incus profile, as macOS users keep theirs
+ */
 static void test_incus_macos_default(void)
 {
-	static struct incus_case c = {.one_nic = true};
+	static struct incus_case c = {.one_nic = true, .conf_in_profile = true};
 	static struct profile p;
 	struct qr_error err = {0};
 	const struct nic_rule *r;
