@@ -2,7 +2,9 @@
 /* qremap - tests/integration/test_incus_real.c: against a real Incus
  *
  * Only where Incus can start VMs (../shared/incus-rig/setup.sh makes one on
- * machines like ours); otherwise the test says why and skips. It creates its
+ * machines like ours); otherwise the test says why and skips. It installs
+ * the build with "cmake --install" (into a DESTDIR of its own) and runs the
+ * binaries from there, qremapd from / as the unit does. It creates its
  * own bridge network and VM, runs "qremap incus enable", starts qremapd and
  * then "incus start": Incus hot-plugs, the generated scriptlet signals
  * qremapd at pre-start and waits, and the test guest must boot through the
@@ -40,9 +42,84 @@
 /* TCG boot to "QG READY" (usually 15-40 s) */
 #define BOOT_TIMEOUT_MS 150000
 
+/* Where installed() put the build, "" until it did (or if it failed). */
+static char install_root[128];
+
+/* atexit(): remove what installed() made. */
+static void install_remove(void)
+{
+	if (install_root[0])
+		test_rmtree(install_root);
+}
+
+/**
+ * installed() - install the build once, the way a user does, and give its root
+ *
+ * "cmake --install" with DESTDIR, so that every path (the unit's too) lands
+ * under a directory of ours: the binaries then run as installed, not from
+ * the build tree. QREMAP_BIN / QREMAPD_BIN still override.
+ *
+ * Return: the DESTDIR, or NULL if the install failed (said on stderr)
+ */
+static const char *installed(void)
+{
+	static bool tried;
+
+	if (!tried) {
+		char dest[sizeof(install_root)];
+		int rc;
+
+		tried = true;
+		snprintf(dest, sizeof(dest), "/var/tmp/qremap-install-%d", (int)getpid());
+		setenv("DESTDIR", dest, 1);
+		rc = test_run_capture(
+		        (const char *const[]){"cmake", "--install", QREMAP_BUILD_DIR, NULL}, NULL,
+		        NULL);
+		unsetenv("DESTDIR");
+		if (rc) {
+			fprintf(stderr, "cmake --install %s (DESTDIR=%s) failed: %d\n",
+			        QREMAP_BUILD_DIR, dest, rc);
+			test_rmtree(dest);
+			return NULL;
+		}
+		str_copy(install_root, sizeof(install_root), dest);
+		atexit(install_remove);
+		fprintf(stderr, "qremap and qremapd as cmake --install put them, under %s\n", dest);
+	}
+	return install_root[0] ? install_root : NULL;
+}
+
+/**
+ * installed_bin() - a binary as "cmake --install" put it
+ * @env:	variable that overrides it
+ * @dir:	its directory under the install prefix
+ * @name:	its name
+ *
+ * Return: its path (static buffer per @name), or NULL if not installed
+ */
+static const char *installed_bin(const char *env, const char *dir, const char *name)
+{
+	static char qremap[320], qremapd[320];
+	char *buf = !strcmp(name, "qremapd") ? qremapd : qremap;
+	const char *root;
+
+	if (getenv(env))
+		return getenv(env);
+	root = installed();
+	if (!root)
+		return NULL;
+	snprintf(buf, 320, "%s%s/%s", root, dir, name);
+	return buf;
+}
+
 static const char *qremap_bin(void)
 {
-	return getenv("QREMAP_BIN") ? getenv("QREMAP_BIN") : QREMAP_BIN_DEFAULT;
+	return installed_bin("QREMAP_BIN", QREMAP_INSTALL_BINDIR, "qremap");
+}
+
+static const char *qremapd_bin(void)
+{
+	return installed_bin("QREMAPD_BIN", QREMAP_INSTALL_SBINDIR, "qremapd");
 }
 
 /* Run a command; 0 on exit status 0. Output is discarded unless @out. */
@@ -586,10 +663,10 @@ static void incus_case_run(const struct incus_case *c)
 		CHECK_CONTAINS(conf, "[device \"qemu_vsock\"]");
 		CHECK_CONTAINS(conf, "qremap");
 	}
+	REQUIRE(qremap_bin() && qremapd_bin());
 	qremapd = fork();
 	if (qremapd == 0) {
-		const char *bin =
-		        getenv("QREMAPD_BIN") ? getenv("QREMAPD_BIN") : QREMAPD_BIN_DEFAULT;
+		const char *bin = qremapd_bin();
 		char log[192];
 		int fd;
 
@@ -597,7 +674,11 @@ static void incus_case_run(const struct incus_case *c)
 		fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 		if (fd >= 0)
 			dup2(fd, STDERR_FILENO);
-		/* a user of its own, as the package's qremapd system user */
+		/* as the unit runs it: from /, with a user of its own (the
+		 * package's qremapd system user); profiles by name only
+		 */
+		if (chdir("/") < 0)
+			_exit(126);
 		execl(bin, bin, "--socket", sock, "--state-dir", state, "--user", "4290:4290",
 		      (char *)NULL);
 		_exit(127);
