@@ -47,7 +47,8 @@ static void incus_usage(FILE *f)
 	        "             devices as the guest sees them\n"
 	        "  scriptlet  print the raw.qemu.scriptlet alone\n"
 	        "\n"
-	        "Defaults: --project %s, --incus-socket %s,\n"
+	        "Defaults: --project $INCUS_PROJECT (as the incus client), else %s,\n"
+	        "--incus-socket %s,\n"
 	        "--qremapd-socket /run/qremap/qremap.sock, --state-dir /run/qremap/state.\n"
 	        "VM and PROJECT must be names Incus allows; the --qremapd-socket path goes\n"
 	        "into raw.qemu.conf and can't hold '\"', '\\' or control characters.\n",
@@ -1023,6 +1024,11 @@ int cmd_incus(int argc, char **argv, const struct global_opts *g)
 	int opt;
 
 	(void)g;
+	/* the incus client's own default (cmd/incus/main.go); checked below
+	 * like --project
+	 */
+	if (getenv("INCUS_PROJECT") && getenv("INCUS_PROJECT")[0])
+		o.project = getenv("INCUS_PROJECT");
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		incus_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : EXIT_DONE;

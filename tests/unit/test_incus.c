@@ -847,6 +847,24 @@ static void test_cmd_layer(void)
 		CHECK_CONTAINS(out, "project p1");
 		free(out);
 	}
+	/* without --project, INCUS_PROJECT chooses, as for the incus client;
+	 * checked like --project
+	 */
+	{
+		const char *argv[] = {bin,    "incus",       "status", "vm1", "--incus-socket",
+		                      f.sock, "--state-dir", state,    NULL};
+		char *out = NULL, *errs = NULL;
+
+		setenv("INCUS_PROJECT", "p1", 1);
+		CHECK_INT(test_run_capture(argv, &out, NULL), 0);
+		CHECK_CONTAINS(out, "last remap: done");
+		setenv("INCUS_PROJECT", "../p1", 1);
+		CHECK(test_run_capture(argv, NULL, &errs) != 0);
+		CHECK_CONTAINS(errs, "project");
+		unsetenv("INCUS_PROJECT");
+		free(out);
+		free(errs);
+	}
 	/* vm1 in the default project: a FIFO there must not block status,
 	 * a symlink must not be followed
 	 */
@@ -880,10 +898,11 @@ static void test_cmd_layer(void)
 		free(out);
 	}
 	fake_stop(&f);
-	/* only the three good status runs reached the fake Incus */
-	CHECK_INT(f.n_req, 3);
+	/* only the four good status runs reached the fake Incus */
+	CHECK_INT(f.n_req, 4);
 	CHECK_STR(f.req[0], "GET /1.0/instances/vm1?project=p1 HTTP/1.1");
-	CHECK_STR(f.req[1], "GET /1.0/instances/vm1?project=default HTTP/1.1");
+	CHECK_STR(f.req[1], "GET /1.0/instances/vm1?project=p1 HTTP/1.1");
+	CHECK_STR(f.req[2], "GET /1.0/instances/vm1?project=default HTTP/1.1");
 }
 
 /* The last PATCH body the fake received (new reference), NULL if none; reset */
