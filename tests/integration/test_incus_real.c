@@ -10,10 +10,14 @@
  * qremapd at pre-start and waits, and the test guest must boot through the
  * remapped devices, answer pings on the test's own bridge with 0 lost, and
  * see its disk through the target's driver. Twice: with usb-net + SATA (the
- * macos-usbnet layout), and with the shipped default profile
+ * macos-usbnet layout; then a disk added since enable must make the start
+ * fail, saying to enable again), and with the shipped default profile
  * profiles/macos.yaml (hub NIC placeholders, no kext), where the guest must
- * see exactly one NIC, the placeholder, with Incus's MAC. "qremap incus
- * disable" must give back the instance's configuration byte for byte.
+ * see exactly one NIC, the placeholder, with Incus's MAC; that VM lives in a
+ * project of its own beside a namesake in the default project, and its
+ * raw.qemu.conf comes from an Incus profile. "qremap incus disable" must
+ * give back the instance's configuration byte for byte (and the namesake's
+ * must never change).
  * Third, Incus's own USB NIC (io.bus=usb: usb-net on one tap queue per
  * vCPU) on 4 vCPUs, remapped to usb-net on one fresh queue: fresh UDP/TCP
  * flows after a multi-flow burst must all come back; then the same VM
@@ -141,7 +145,7 @@ static int run(char **out, const char *arg0, ...)
  * The instance's config as JSON text with sorted keys, for byte comparisons;
  * without volatile.* keys, which Incus itself rewrites on every start.
  */
-static char *config_text(const char *vm)
+static char *config_text(const char *vm, const char *project)
 {
 	struct qr_error err = {0};
 	json_t *inst = NULL, *conf;
@@ -150,7 +154,9 @@ static char *config_text(const char *vm)
 	json_t *v;
 	char path[256], *text;
 
-	if (incus_path(path, sizeof(path), NULL, NULL, &err, "instances", vm, NULL) < 0 ||
+	/* the project the incus client uses too: INCUS_PROJECT, else default */
+	if (incus_path(path, sizeof(path), project ? project : getenv("INCUS_PROJECT"), NULL, &err,
+	               "instances", vm, NULL) < 0 ||
 	    incus_request(INCUS_DEFAULT_SOCKET, "GET", path, NULL, NULL, &inst, NULL, 0, &err) < 0)
 		return NULL;
 	conf = json_object_get(inst, "config");
@@ -197,12 +203,17 @@ static bool incus_usable(char *why, size_t len)
  * @guest:	world-readable copy of the guest
  * @profile:	the test's profile, installed in /etc/qremap/profiles
  * @iprofile:	an Incus profile the test made, or ""
+ * @project:	an Incus project the test made (INCUS_PROJECT names it while the
+ *		case runs), or ""
+ * @namesake:	a VM of @vm's name the test made in the default project
  * @qremapd:	the daemon's pid, or 0
  */
 struct world {
 	char vm[64];
 	char net[32];
 	char iprofile[64];
+	char project[64];
+	bool namesake;
 	char dir[160];
 	char guest[128];
 	char profile[192];
@@ -215,10 +226,16 @@ static void world_end(struct world *w)
 		kill(w->qremapd, SIGTERM);
 		waitpid(w->qremapd, NULL, 0);
 	}
+	/* in the case's project, if it has one (INCUS_PROJECT) */
 	if (w->vm[0])
 		run(NULL, "incus", "delete", "--force", w->vm, NULL);
 	if (w->iprofile[0])
 		run(NULL, "incus", "profile", "delete", w->iprofile, NULL);
+	unsetenv("INCUS_PROJECT");
+	if (w->namesake)
+		run(NULL, "incus", "delete", "--force", "--project", "default", w->vm, NULL);
+	if (w->project[0])
+		run(NULL, "incus", "project", "delete", w->project, NULL);
 	if (w->net[0])
 		run(NULL, "incus", "network", "delete", w->net, NULL);
 	test_rmtree(w->dir);
@@ -244,6 +261,8 @@ static void world_end(struct world *w)
  * @conf_in_profile: the VM's raw.qemu.conf comes from an Incus profile, not
  *		its own config: enable must keep it (expanded_config), else
  *		the VM can't start here (the rig's conf deletes the vsock)
+ * @project:	the VM in a project of its own, with a stopped namesake in the
+ *		default project that nothing may touch
  */
 struct incus_case {
 	char profile[8192];
@@ -256,6 +275,7 @@ struct incus_case {
 	int flows;
 	bool without;
 	bool conf_in_profile;
+	bool project;
 };
 
 /* The Linux driver for a hub placeholder model (tests/guest loads these). */
@@ -528,7 +548,8 @@ static void incus_case_run(const struct incus_case *c)
 	_cleanup_(world_end) struct world w = {0};
 	char why[256], vm[64], net[32], subnet[32], guest_ip[48], host_ip[48], sock[160], dir[128],
 	        profile[192], pname[48], state[160], rawq[1024], cmdline[256];
-	_cleanup_free_ char *before = NULL, *after = NULL, *console = NULL, *out = NULL;
+	_cleanup_free_ char *before = NULL, *after = NULL, *console = NULL, *out = NULL,
+	                    *namesake_before = NULL, *namesake_after = NULL;
 	const char *src =
 	        getenv("QREMAP_GUEST_DIR") ? getenv("QREMAP_GUEST_DIR") : QREMAP_GUEST_DIR_DEFAULT;
 	char guest[128];
@@ -587,6 +608,21 @@ static void incus_case_run(const struct incus_case *c)
 		            "ipv4.dhcp=false", "ipv6.address=none", NULL) == 0);
 		snprintf(w.net, sizeof(w.net), "%s", net);
 	}
+	if (c->project) {
+		/* a namesake in the default project first: qremapd must tell
+		 * the two apart (Incus's pid file and API, never QEMU's -name)
+		 */
+		snprintf(w.project, sizeof(w.project), "%s", vm);
+		run(NULL, "incus", "project", "delete", w.project, NULL); /* a leftover */
+		REQUIRE(run(NULL, "incus", "project", "create", w.project, NULL) == 0);
+		REQUIRE(run(NULL, "incus", "init", "--empty", "--vm", vm, "--no-profiles", "-s",
+		            "default", "--project", "default", NULL) == 0);
+		w.namesake = true;
+		namesake_before = config_text(vm, "default");
+		REQUIRE(namesake_before);
+		/* from here on, incus and qremap work in the project */
+		setenv("INCUS_PROJECT", w.project, 1);
+	}
 	{
 		char cpu[32];
 
@@ -638,7 +674,7 @@ static void incus_case_run(const struct incus_case *c)
 	} else {
 		REQUIRE(run(NULL, "incus", "config", "set", vm, rawq, NULL) == 0);
 	}
-	before = config_text(vm);
+	before = config_text(vm, NULL);
 	REQUIRE(before);
 
 	/* enable, then start with qremapd */
@@ -718,7 +754,11 @@ static void incus_case_run(const struct incus_case *c)
 		char path[160];
 		_cleanup_free_ char *qlog = NULL;
 
-		snprintf(path, sizeof(path), "/var/log/incus/%s/qemu.qmp.log", vm);
+		/* Incus's log directory: PROJECT_NAME outside the default
+		 * project (project.Instance())
+		 */
+		snprintf(path, sizeof(path), "/var/log/incus/%s%s%s/qemu.qmp.log", w.project,
+		         w.project[0] ? "_" : "", vm);
 		qlog = test_read_file(path);
 		CHECK(qlog != NULL);
 		if (qlog) {
@@ -781,6 +821,8 @@ static void incus_case_run(const struct incus_case *c)
 		CHECK_INT(test_run_capture(argv, &st, NULL), 0);
 		fprintf(stderr, "qremap incus status:\n%s", st);
 		CHECK_CONTAINS(st, "last remap: done");
+		if (c->project)
+			CHECK_CONTAINS(st, w.project);
 		free(st);
 	}
 	/* A disk added since enable has no placeholder: the start fails at
@@ -820,10 +862,15 @@ static void incus_case_run(const struct incus_case *c)
 		CHECK_INT(test_run_capture(argv, &out, &errs), 0);
 		free(errs);
 	}
-	after = config_text(vm);
+	after = config_text(vm, NULL);
 	CHECK(after && !strcmp(before, after));
 	if (after && strcmp(before, after))
 		fprintf(stderr, "config before enable:\n%s\nafter disable:\n%s\n", before, after);
+	/* the default project's namesake: untouched by enable and disable */
+	if (c->project) {
+		namesake_after = config_text(vm, "default");
+		CHECK(namesake_after && !strcmp(namesake_before, namesake_after));
+	}
 
 	/* The same VM without qremap: Incus's own NIC, one queue per vCPU.
 	 * Shorter bounds, as most probes may go unanswered here; the loss
@@ -892,11 +939,12 @@ static void test_incus_usbnet(void)
 }
 
 /* The shipped default, profiles/macos.yaml, as it is: hub placeholders; the
- * VM's raw.qemu.conf in an Incus profile, as macOS users keep theirs
+ * VM's raw.qemu.conf in an Incus profile, as macOS users keep theirs; the VM
+ * in a project of its own, with a namesake in the default project
  */
 static void test_incus_macos_default(void)
 {
-	static struct incus_case c = {.one_nic = true, .conf_in_profile = true};
+	static struct incus_case c = {.one_nic = true, .conf_in_profile = true, .project = true};
 	static struct profile p;
 	struct qr_error err = {0};
 	const struct nic_rule *r;
