@@ -48,6 +48,7 @@
 #include "qremap/names.h"
 #include "qremap/peer.h"
 #include "qremap/pipeline.h"
+#include "qremap/plan.h"
 #include "qremap/privilege.h"
 #include "qremap/proc.h"
 #include "qremap/profile.h"
@@ -400,6 +401,38 @@ static int load_profile(const struct session *s, const char *arg, bool from_incu
 }
 
 /**
+ * log_boot_order() - log each disk placeholder's bootindex as QEMU reports it
+ * @c:		the VM's QMP client
+ * @s:		its session
+ * @plan:	the plan just applied
+ *
+ * "qremap incus enable" gives each placeholder the bootindex Incus gave the
+ * disk it receives (boot.priority); this says what QEMU holds, for the log
+ * and the real-Incus test. Informational: a failed query changes nothing.
+ */
+static void log_boot_order(struct qmp_client *c, const struct session *s, const struct plan *plan)
+{
+	for (size_t i = 0; i < plan->n_disks; i++) {
+		const struct plan_disk *d = &plan->disks[i];
+		struct qr_error err = {0};
+		char path[INV_ID_MAX + 32];
+		json_t *v = NULL;
+
+		snprintf(path, sizeof(path), "/machine/peripheral/%s", d->placeholder);
+		if (qmp_executef(c, &v, &err, "qom-get", "{s:s, s:s}", "path", path, "property",
+		                 "bootindex") < 0) {
+			log_debug("%s: bootindex of %s: %s", s->label, d->placeholder, err.msg);
+			continue;
+		}
+		if (json_is_integer(v))
+			log_info("%s: disk %s on %s, bootindex %" JSON_INTEGER_FORMAT
+			         " (as QEMU reports it)",
+			         s->label, d->name, d->placeholder, json_integer_value(v));
+		json_decref(v);
+	}
+}
+
+/**
  * run_remap() - a VM's remap at its pre-start signal
  * @c:		the VM's QMP client
  * @s:		its session, identified
@@ -454,6 +487,7 @@ static void run_remap(struct qmp_client *c, struct session *s, char *line, size_
 	json_decref(j);
 	switch (rep->outcome) {
 	case REMAP_DONE:
+		log_boot_order(c, s, plan);
 		snprintf(line, len, HANDSHAKE_DONE " (%zu NICs, %zu disks, %.1f ms)", plan->n_nics,
 		         plan->n_disks, rep->total_ms);
 		break;

@@ -770,6 +770,25 @@ static void incus_case_run(const struct incus_case *c)
 			CHECK(count_substr(qlog, "\"query-chardev\"") >= 1);
 		}
 	}
+	/* boot order: the root disk's placeholder holds, as QEMU reports it
+	 * (qremapd's log), the bootindex enable wrote for it
+	 */
+	{
+		char path[192], want[64];
+		_cleanup_free_ char *dlog = NULL, *conf = NULL;
+		const char *at;
+		int bi = -1;
+
+		snprintf(path, sizeof(path), "%s/qremapd.log", dir);
+		dlog = test_read_file(path);
+		at = dlog ? strstr(dlog, ": disk root on ") : NULL;
+		at = at ? strstr(at, ", bootindex ") : NULL;
+		CHECK(at && sscanf(at, ", bootindex %d", &bi) == 1 && bi >= 0);
+		CHECK_INT(run(&conf, "incus", "config", "get", vm, "raw.qemu.conf", NULL), 0);
+		snprintf(want, sizeof(want), "bootindex = \"%d\"", bi);
+		CHECK_CONTAINS(conf, want);
+		fprintf(stderr, "root disk's placeholder: bootindex %d, as enable wrote it\n", bi);
+	}
 	CHECK(boot_wait(vm, &console));
 	CHECK_CONTAINS(console, "QG READY");
 	{
