@@ -1020,15 +1020,16 @@ int cmd_incus(int argc, char **argv, const struct global_opts *g)
 	                       .qremapd = "/run/qremap/qremap.sock",
 	                       .state_dir = "/run/qremap/state"};
 	struct qr_error err = {0};
-	const char *sub;
+	const char *sub, *env_project;
 	int opt;
 
 	(void)g;
 	/* the incus client's own default (cmd/incus/main.go); checked below
 	 * like --project
 	 */
-	if (getenv("INCUS_PROJECT") && getenv("INCUS_PROJECT")[0])
-		o.project = getenv("INCUS_PROJECT");
+	env_project = getenv("INCUS_PROJECT");
+	if (env_project && env_project[0])
+		o.project = env_project;
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		incus_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : EXIT_DONE;
