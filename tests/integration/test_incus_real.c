@@ -10,8 +10,10 @@
  * qremapd at pre-start and waits, and the test guest must boot through the
  * remapped devices, answer pings on the test's own bridge with 0 lost, and
  * see its disk through the target's driver. Twice: with usb-net + SATA (the
- * macos-usbnet layout; then a disk added since enable must make the start
- * fail, saying to enable again), and with the shipped default profile
+ * macos-usbnet layout, with a host-file disk and a custom block volume
+ * beside the root disk, each seen by the guest at its size; then a disk
+ * added since enable must make the start fail, saying to enable again), and
+ * with the shipped default profile
  * profiles/macos.yaml (hub NIC placeholders, no kext), where the guest must
  * see exactly one NIC, the placeholder, with Incus's MAC; that VM lives in a
  * project of its own beside a namesake in the default project, and its
@@ -206,6 +208,7 @@ static bool incus_usable(char *why, size_t len)
  * @project:	an Incus project the test made (INCUS_PROJECT names it while the
  *		case runs), or ""
  * @namesake:	a VM of @vm's name the test made in the default project
+ * @volume:	a custom volume the test made in pool "default", or ""
  * @qremapd:	the daemon's pid, or 0
  */
 struct world {
@@ -214,6 +217,7 @@ struct world {
 	char iprofile[64];
 	char project[64];
 	bool namesake;
+	char volume[80];
 	char dir[160];
 	char guest[128];
 	char profile[192];
@@ -231,6 +235,8 @@ static void world_end(struct world *w)
 		run(NULL, "incus", "delete", "--force", w->vm, NULL);
 	if (w->iprofile[0])
 		run(NULL, "incus", "profile", "delete", w->iprofile, NULL);
+	if (w->volume[0])
+		run(NULL, "incus", "storage", "volume", "delete", "default", w->volume, NULL);
 	unsetenv("INCUS_PROJECT");
 	if (w->namesake)
 		run(NULL, "incus", "delete", "--force", "--project", "default", w->vm, NULL);
@@ -263,6 +269,8 @@ static void world_end(struct world *w)
  *		the VM can't start here (the rig's conf deletes the vsock)
  * @project:	the VM in a project of its own, with a stopped namesake in the
  *		default project that nothing may touch
+ * @more_disks:	besides the root disk, a host-file disk and a custom block
+ *		volume, each remapped and seen by the guest at its size
  */
 struct incus_case {
 	char profile[8192];
@@ -276,6 +284,7 @@ struct incus_case {
 	bool without;
 	bool conf_in_profile;
 	bool project;
+	bool more_disks;
 };
 
 /* The Linux driver for a hub placeholder model (tests/guest loads these). */
@@ -674,6 +683,23 @@ static void incus_case_run(const struct incus_case *c)
 	} else {
 		REQUIRE(run(NULL, "incus", "config", "set", vm, rawq, NULL) == 0);
 	}
+	/* the disks users add: a file of the host's and a custom volume */
+	if (c->more_disks) {
+		char img[192], src_arg[224];
+
+		snprintf(img, sizeof(img), "%s/data.img", guest);
+		snprintf(src_arg, sizeof(src_arg), "source=%s", img);
+		REQUIRE(run(NULL, "truncate", "-s", "16M", img, NULL) == 0);
+		REQUIRE(run(NULL, "incus", "config", "device", "add", vm, "data", "disk", src_arg,
+		            NULL) == 0);
+		snprintf(w.volume, sizeof(w.volume), "%s-vol", vm);
+		run(NULL, "incus", "storage", "volume", "delete", "default", w.volume, NULL);
+		REQUIRE(run(NULL, "incus", "storage", "volume", "create", "default", w.volume,
+		            "--type=block", "size=24MiB", NULL) == 0);
+		snprintf(src_arg, sizeof(src_arg), "source=%s", w.volume);
+		REQUIRE(run(NULL, "incus", "config", "device", "add", vm, "vol", "disk",
+		            "pool=default", src_arg, NULL) == 0);
+	}
 	before = config_text(vm, NULL);
 	REQUIRE(before);
 
@@ -798,6 +824,17 @@ static void incus_case_run(const struct incus_case *c)
 		CHECK_CONTAINS(console, want);
 		snprintf(want, sizeof(want), "driver=%s", c->disk_driver);
 		CHECK_CONTAINS(console, want);
+		/* each at its own size: a placeholder of another size would
+		 * show the guest that one (or an empty disk)
+		 */
+		if (c->more_disks) {
+			snprintf(want, sizeof(want), "size_bytes=%d driver=%s", 16 << 20,
+			         c->disk_driver);
+			CHECK_CONTAINS(console, want);
+			snprintf(want, sizeof(want), "size_bytes=%d driver=%s", 24 << 20,
+			         c->disk_driver);
+			CHECK_CONTAINS(console, want);
+		}
 	}
 	if (c->one_nic) {
 		/* the placeholder, alone: the virtio original is gone */
@@ -952,6 +989,7 @@ static void test_incus_usbnet(void)
 	        .nic_driver = "cdc_ether",
 	        .disk_driver = "ahci",
 	        .disk_added = true,
+	        .more_disks = true,
 	};
 
 	incus_case_run(&c);
