@@ -273,6 +273,33 @@ static bool plan_nic_usb_net(struct plan *p, const struct vm_inventory *inv,
 	return true;
 }
 
+/* Whether NIC qremap_nic<k> or netdev qremap_nic<k>_hp exists. */
+static bool nic_slot_used(const struct vm_inventory *inv, size_t k)
+{
+	char id[64], hp[64];
+
+	snprintf(id, sizeof(id), "qremap_nic%zu", k);
+	snprintf(hp, sizeof(hp), "qremap_nic%zu_hp", k);
+	if (inventory_find_nic(inv, id))
+		return true;
+	for (size_t i = 0; i < inv->n_netdevs; i++)
+		if (!strcmp(inv->netdevs[i].id, hp))
+			return true;
+	return false;
+}
+
+/* Whether any NIC or netdev is connected to hub @hub. */
+static bool hub_used(const struct vm_inventory *inv, int hub)
+{
+	for (size_t i = 0; i < inv->n_nics; i++)
+		if (inv->nics[i].hub_id == hub)
+			return true;
+	for (size_t i = 0; i < inv->n_netdevs; i++)
+		if (inv->netdevs[i].hub_id == hub)
+			return true;
+	return false;
+}
+
 /**
  * free_nic_slot() - an id number and a hub id no device or netdev uses yet
  * @inv:	inventory
@@ -284,28 +311,10 @@ static bool plan_nic_usb_net(struct plan *p, const struct vm_inventory *inv,
  */
 static void free_nic_slot(const struct vm_inventory *inv, size_t *k, int *hub)
 {
-	char id[64], hp[64];
-	bool used = true;
-
-	for (*k = 0; used; (*k)++) {
-		snprintf(id, sizeof(id), "qremap_nic%zu", *k);
-		snprintf(hp, sizeof(hp), "qremap_nic%zu_hp", *k);
-		used = inventory_find_nic(inv, id) != NULL;
-		for (size_t i = 0; i < inv->n_netdevs && !used; i++)
-			used = !strcmp(inv->netdevs[i].id, hp);
-		if (!used)
-			break;
-	}
-	used = true;
-	for (*hub = 0; used; (*hub)++) {
-		used = false;
-		for (size_t i = 0; i < inv->n_nics && !used; i++)
-			used = inv->nics[i].hub_id == *hub;
-		for (size_t i = 0; i < inv->n_netdevs && !used; i++)
-			used = inv->netdevs[i].hub_id == *hub;
-		if (!used)
-			break;
-	}
+	for (*k = 0; nic_slot_used(inv, *k); (*k)++)
+		;
+	for (*hub = 0; hub_used(inv, *hub); (*hub)++)
+		;
 }
 
 /* hub: a free NIC placeholder of the right model; its MAC is what the guest sees. */
