@@ -517,6 +517,23 @@ static size_t free_index(const struct vm_inventory *inv, const char *prefix)
 	}
 }
 
+/* Whether a disk of @inv sits on port @port of @ahci (bus "<ahci>.<port>"). */
+static bool port_used(const struct vm_inventory *inv, const struct inv_controller *ahci,
+                      unsigned port)
+{
+	size_t bl = strlen(ahci->id);
+
+	for (size_t i = 0; i < inv->n_disks; i++) {
+		const char *b = inv->disks[i].bus;
+		char *end;
+
+		if (!strncmp(b, ahci->id, bl) && b[bl] == '.' &&
+		    strtoul(b + bl + 1, &end, 10) == port && !*end)
+			return true;
+	}
+	return false;
+}
+
 /**
  * free_port() - the lowest port of @ahci no disk of @inv sits on
  * @inv:	inventory
@@ -526,23 +543,10 @@ static size_t free_index(const struct vm_inventory *inv, const char *prefix)
  */
 static unsigned free_port(const struct vm_inventory *inv, const struct inv_controller *ahci)
 {
-	size_t bl = strlen(ahci->id);
 	unsigned port = 0;
 
-	for (bool again = true; again && port < ahci->ports;) {
-		again = false;
-		for (size_t i = 0; i < inv->n_disks; i++) {
-			const char *b = inv->disks[i].bus;
-			char *end;
-
-			if (!strncmp(b, ahci->id, bl) && b[bl] == '.' &&
-			    strtoul(b + bl + 1, &end, 10) == port && !*end) {
-				port++;
-				again = true;
-				break;
-			}
-		}
-	}
+	while (port < ahci->ports && port_used(inv, ahci, port))
+		port++;
 	return port;
 }
 
