@@ -39,16 +39,19 @@
 #include "qremap/privilege.h"
 #include "qremap/util.h"
 
-/* The capabilities a remap uses (privilege.h), by number and name */
+/* The capabilities a remap uses (privilege.h), by number and name; some
+ * only once the process has left uid 0 (@with_ids), for what root read by
+ * owning it
+ */
 static const struct {
-	int cap;
 	const char *name;
+	int cap;
+	bool with_ids;
 } kept_caps[] = {
-        {CAP_NET_ADMIN, "cap_net_admin"},
-        {CAP_SYS_ADMIN, "cap_sys_admin"},
-        {CAP_SYS_PTRACE, "cap_sys_ptrace"},
-        /* only when the uid changes: privilege.h */
-        {CAP_DAC_READ_SEARCH, "cap_dac_read_search"},
+        {"cap_net_admin", CAP_NET_ADMIN, false},
+        {"cap_sys_admin", CAP_SYS_ADMIN, false},
+        {"cap_sys_ptrace", CAP_SYS_PTRACE, false},
+        {"cap_dac_read_search", CAP_DAC_READ_SEARCH, true},
 };
 
 /*
@@ -549,8 +552,7 @@ static int drop_caps(const struct privilege_ids *ids, struct privilege_report *r
 	have = (unsigned long long)data[0].permitted | (unsigned long long)data[1].permitted << 32;
 	rep->kept[0] = '\0';
 	for (size_t i = 0; i < ARRAY_SIZE(kept_caps); i++) {
-		if (!(have & 1ULL << kept_caps[i].cap) ||
-		    (kept_caps[i].cap == CAP_DAC_READ_SEARCH && !ids))
+		if (!(have & 1ULL << kept_caps[i].cap) || (kept_caps[i].with_ids && !ids))
 			continue;
 		keep |= 1ULL << kept_caps[i].cap;
 		off += (size_t)snprintf(rep->kept + off, sizeof(rep->kept) - off, "%s%s",
