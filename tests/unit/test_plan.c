@@ -16,11 +16,6 @@
  * Refusal substrings are plan.c's own words. test_rows_can_fail() breaks
  * each row's expectation in turn and checks that the row then fails, so no
  * row passes whatever the planner does.
- *
- * A row marked .known_bug describes what the planner does wrong today: it
- * is reported as "KNOWN BUG" instead of failing the suite, and fails once
- * the bug is fixed (so the mark is dropped). QREMAP_TEST_KNOWN_BUGS=fail
- * makes such rows fail as they would unmarked.
  */
 
 #include <stdarg.h>
@@ -136,8 +131,6 @@ struct map {
  *		not checked
  * @note:	a substring of some note, or NULL
  * @warns:	some note is a warning
- * @known_bug:	what the planner does wrong here (see the file's header),
- *		NULL for a row that must pass
  */
 struct plan_row {
 	const char *name;
@@ -156,7 +149,6 @@ struct plan_row {
 	const char *steps;
 	const char *note;
 	bool warns;
-	const char *known_bug;
 };
 
 /* Controllers: an AHCI with @n ports; Incus's XHCI with p2/p3 and claimed ports */
@@ -918,42 +910,14 @@ static int check_row(const struct plan_row *r, bool quiet)
 	return (int)c.n;
 }
 
-/**
- * known_bugs_fail() - whether QREMAP_TEST_KNOWN_BUGS=fail asks known-bug
- *		       rows to fail as unmarked rows do
- *
- * Return: true if so
- */
-static bool known_bugs_fail(void)
-{
-	const char *v = getenv("QREMAP_TEST_KNOWN_BUGS");
-
-	return v && !strcmp(v, "fail");
-}
-
 /* Every row: the planner concludes what the row says. */
 static void test_plan_rows(void)
 {
 	log_set_level(LOG_LVL_ERROR);
 	for (size_t i = 0; i < ARRAY_SIZE(plan_rows); i++) {
-		const struct plan_row *r = &plan_rows[i];
-		int n = check_row(r, r->known_bug && !known_bugs_fail());
+		int n = check_row(&plan_rows[i], false);
 
-		if (n < 0) {
-			test_failures++;
-			continue;
-		}
-		if (!r->known_bug || known_bugs_fail()) {
-			test_failures += n;
-			continue;
-		}
-		if (n) {
-			fprintf(stderr, "KNOWN BUG, row \"%s\": %s\n", r->name, r->known_bug);
-			continue;
-		}
-		fprintf(stderr, "row \"%s\" passes: the known bug is fixed, drop its mark\n",
-		        r->name);
-		test_failures++;
+		test_failures += n < 0 ? 1 : n;
 	}
 }
 
@@ -971,7 +935,6 @@ static void test_plan_rows(void)
 static bool broken(const struct plan_row *r, int what, struct plan_row *out, char *buf, size_t len)
 {
 	*out = *r;
-	out->known_bug = NULL;
 	switch (what) {
 	case 0:
 		out->verdict = r->verdict == PLAN_READY ? PLAN_NOTHING : PLAN_READY;
@@ -1014,8 +977,6 @@ static void test_rows_can_fail(void)
 {
 	log_set_level(LOG_LVL_ERROR);
 	for (size_t i = 0; i < ARRAY_SIZE(plan_rows); i++) {
-		if (plan_rows[i].known_bug)
-			continue;
 		for (int what = 0; what < 3; what++) {
 			struct plan_row b;
 			char buf[1024];
