@@ -211,7 +211,49 @@ static int device_exists(struct qmp_client *c, const char *id, struct qr_error *
 }
 
 /**
- * do_device_del() - STEP_DEVICE_DEL: ask a device to go, and wait for it
+ * ends_run() - whether step @i ends a run of removals
+ * @x:		apply state
+ * @i:		a device_del or reset step
+ *
+ * A run is the device_del steps and the reset after them: nothing in it
+ * needs a device to be gone, so the events of its native removals are
+ * awaited once, at its last step.
+ *
+ * Return: true if the step after @i is neither a device_del nor the reset
+ */
+static bool ends_run(const struct exec *x, size_t i)
+{
+	const struct plan_step *next = i + 1 < x->plan->n_steps ? &x->plan->steps[i + 1] : NULL;
+
+	return !next || (next->kind != STEP_DEVICE_DEL && next->kind != STEP_RESET);
+}
+
+/**
+ * await_inflight() - wait for the DEVICE_DELETED of every native removal asked for
+ * @x:		apply state
+ * @err:	error object
+ *
+ * One deadline for all: the unplug bound, from now.
+ *
+ * Return: 0 when every one has gone, -1 naming the first that has not
+ */
+static int await_inflight(struct exec *x, struct qr_error *err)
+{
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (size_t k = 0; k < x->n_inflight; k++) {
+		int left = x->plan->unplug_timeout_ms - (int)ms_since(&t0);
+
+		if (qmp_wait_device_deleted(x->c, x->inflight[k], left > 1 ? left : 1, err) < 0)
+			return qr_err_prefix(err, "%s did not go", x->inflight[k]);
+	}
+	x->n_inflight = 0;
+	return 0;
+}
+
+/**
+ * do_device_del() - STEP_DEVICE_DEL: ask QEMU to remove a device
  * @x:		apply state
  * @i:		the step's index
  * @note:	the step's note
@@ -221,20 +263,20 @@ static int device_exists(struct qmp_client *c, const char *id, struct qr_error *
  * Under ACPI hotplug the unplug completes only at reset (docs/facts.md §7):
  * STEP_RESET waits for it. Under native hotplug each DEVICE_DELETED comes
  * some 50 ms after the command (QEMU finalises devices in its call_rcu
- * thread, in batches: docs/performance.md), so a run of removals (the
- * disks' originals, one after another in the plan) is asked for first and
- * its events awaited together at the last of them, one deadline for all:
- * as safe as one at a time, since nothing between them depends on a device
- * being gone, and the step after the run (deleting the null nodes the
- * originals held) still comes only once every one is.
+ * thread, in batches: docs/performance.md), so a run of removals is asked
+ * for first and its events awaited together at its last step (ends_run()):
+ * as safe as one at a time, since nothing in the run depends on a device
+ * being gone, and the step after it (deleting the null nodes the originals
+ * held) still comes only once every one is. When the run ends with the
+ * reset, the wait is after it: the ACPI unplugs the reset completes free
+ * enough RCU callbacks for QEMU to run the batch at once, where a lone
+ * scsi-hd waits out the whole ~50 ms (docs/performance.md).
  *
  * Return: 0 on success, -1 on failure
  */
 static int do_device_del(struct exec *x, size_t i, char *note, size_t len, struct qr_error *err)
 {
 	const struct plan_step *s = &x->plan->steps[i];
-	const struct plan_step *next = i + 1 < x->plan->n_steps ? &x->plan->steps[i + 1] : NULL;
-	struct timespec t0;
 
 	if (qmp_executef(x->c, NULL, err, "device_del", "{s:s}", "id", s->dev) < 0)
 		return -1;
@@ -242,39 +284,42 @@ static int do_device_del(struct exec *x, size_t i, char *note, size_t len, struc
 	if (s->until_reset) {
 		x->pending[x->n_pending++] = s->dev;
 		snprintf(note, len, "unplug pending until reset (ACPI)");
-		return 0;
+	} else {
+		x->inflight[x->n_inflight++] = s->dev;
+		if (!ends_run(x, i))
+			snprintf(note, len, "DEVICE_DELETED awaited at the end of the run");
+		else if (x->n_inflight > 1)
+			snprintf(note, len, "%zu removals awaited together", x->n_inflight);
 	}
-	x->inflight[x->n_inflight++] = s->dev;
-	if (next && next->kind == STEP_DEVICE_DEL && !next->until_reset) {
-		snprintf(note, len, "DEVICE_DELETED awaited with the last removal of the run");
-		return 0;
-	}
-	/* the last of the run: every event, within one unplug bound */
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (size_t k = 0; k < x->n_inflight; k++) {
-		int left = x->plan->unplug_timeout_ms - (int)ms_since(&t0);
-
-		if (qmp_wait_device_deleted(x->c, x->inflight[k], left > 1 ? left : 1, err) < 0)
-			return qr_err_prefix(err, "%s did not go", x->inflight[k]);
-	}
-	if (x->n_inflight > 1)
-		snprintf(note, len, "%zu removals awaited together", x->n_inflight);
-	x->n_inflight = 0;
-	return 0;
+	return ends_run(x, i) ? await_inflight(x, err) : 0;
 }
 
-/* STEP_RESET: reset the paused VM; wait for every pending unplug. */
-static int do_reset(struct exec *x, char *note, size_t len, struct qr_error *err)
+/**
+ * do_reset() - STEP_RESET: reset the paused VM; wait for every pending unplug
+ * @x:		apply state
+ * @i:		the step's index
+ * @note:	the step's note
+ * @len:	its size
+ * @err:	error object
+ *
+ * Return: 0 on success, -1 on failure
+ */
+static int do_reset(struct exec *x, size_t i, char *note, size_t len, struct qr_error *err)
 {
 	if (qmp_execute(x->c, "system_reset", NULL, NULL, err) < 0)
 		return -1;
-	for (size_t i = 0; i < x->n_pending; i++) {
-		if (qmp_wait_device_deleted(x->c, x->pending[i], x->plan->unplug_timeout_ms, err) <
+	for (size_t k = 0; k < x->n_pending; k++) {
+		if (qmp_wait_device_deleted(x->c, x->pending[k], x->plan->unplug_timeout_ms, err) <
 		    0)
-			return qr_err_prefix(err, "%s still there after reset", x->pending[i]);
+			return qr_err_prefix(err, "%s still there after reset", x->pending[k]);
 	}
-	snprintf(note, len, "%zu pending unplug(s) completed", x->n_pending);
-	return 0;
+	if (!ends_run(x, i) || !x->n_inflight) {
+		snprintf(note, len, "%zu pending unplug(s) completed", x->n_pending);
+		return 0;
+	}
+	snprintf(note, len, "%zu pending unplug(s) completed, then %zu removal(s) asked for before",
+	         x->n_pending, x->n_inflight);
+	return await_inflight(x, err);
 }
 
 /* The QEMU fd number of netdev @id in "info network", -1 if not found. */
@@ -464,7 +509,7 @@ static int run_step(struct exec *x, size_t i, struct qr_error *err)
 		return do_tap_detach(&x->plan->nics[s->nic], n, note, nlen, err);
 	case STEP_RESET:
 		x->committed = true;
-		return do_reset(x, note, nlen, err);
+		return do_reset(x, i, note, nlen, err);
 	case STEP_VERIFY_NIC:
 		return do_verify_nic(x, &x->plan->nics[s->nic], n, note, nlen, err);
 	case STEP_VERIFY_DISK:

@@ -869,6 +869,11 @@ static void test_unplug_timeout(void)
 	                    "dev-incus_data", "did not go");
 	unplug_timeout_case(HOTPLUG_ACPI, ROW_RESET, reset, ARRAY_SIZE(reset), ROW_RESET,
 	                    "dev-incus_data", "still there after reset");
+	/* ACPI: root's removal, native, runs on through data's removal and
+	 * the reset, after which its event is awaited: the reset fails
+	 */
+	unplug_timeout_case(HOTPLUG_ACPI, ROW_DEL_ROOT, root, ARRAY_SIZE(root), ROW_RESET,
+	                    "dev-incus_root", "did not go");
 }
 
 /* Verification looks at QEMU's own view: a node with a second frontend, or
