@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -936,6 +937,88 @@ static int reply_error(struct qmp_client *c, const char *command, json_t *error,
 }
 
 /**
+ * send_request() - send one command
+ * @c:		client
+ * @command:	command name
+ * @args:	arguments object or NULL; borrowed
+ * @id:		the request's id
+ * @fd:		descriptor to pass with SCM_RIGHTS, or -1
+ * @deadline:	when sending must have finished (CLOCK_MONOTONIC ms)
+ * @err:	error object
+ *
+ * Return: 0 on success, -1 on failure
+ */
+static int send_request(struct qmp_client *c, const char *command, json_t *args, const char *id,
+                        int fd, int64_t deadline, struct qr_error *err)
+{
+	_cleanup_free_ char *text = NULL, *line = NULL;
+	json_t *req = json_pack("{s:s, s:s}", "execute", command, "id", id);
+	size_t n;
+
+	if (!req || (args && json_object_set(req, "arguments", args) < 0)) {
+		json_decref(req);
+		return qr_err_set(err, QR_ERR_INVALID, "cannot build QMP command '%s'", command);
+	}
+	text = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	if (!text)
+		return qr_err_set(err, QR_ERR_INVALID, "cannot encode QMP command '%s'", command);
+	if (c->trace)
+		c->trace(c->trace_opaque, true, text, strlen(text), fd);
+	/* QEMU doesn't need the line end, but a human reading a socket
+	 * capture does
+	 */
+	n = strlen(text);
+	line = malloc(n + 2);
+	if (!line)
+		return qr_err_sys(err, ENOMEM, "QMP command buffer");
+	memcpy(line, text, n);
+	memcpy(line + n, "\r\n", 2);
+	if (send_all(c, line, n + 2, fd, deadline, err) < 0)
+		return qr_err_prefix(err, "sending '%s'", command);
+	return 0;
+}
+
+/**
+ * read_reply() - read up to the next reply, queueing the events before it
+ * @c:		client
+ * @w:		the wait's bound
+ * @what:	what the reply answers, for messages
+ * @reply:	the reply: an object with "return" or "error"
+ * @err:	error object
+ *
+ * Events that arrive before the reply are queued, within the client's event
+ * filter and budget: however many come, reading goes on (the oldest queued
+ * are dropped), so they can't keep a reply from being seen in time.
+ *
+ * Return: 0 on success, -1 on failure
+ */
+static int read_reply(struct qmp_client *c, struct qmp_wait *w, const char *what, json_t **reply,
+                      struct qr_error *err)
+{
+	for (;;) {
+		json_t *msg = NULL;
+		size_t len = 0;
+
+		if (read_message(c, w, &msg, &len, err) < 0)
+			return qr_err_prefix(err, "waiting for the reply to %s", what);
+		if (json_object_get(msg, "event")) {
+			if (queue_event(c, msg, len, err) < 0)
+				return -1;
+			continue;
+		}
+		if (!json_object_get(msg, "return") && !json_object_get(msg, "error")) {
+			json_decref(msg);
+			return qr_err_set(err, QR_ERR_PROTOCOL,
+			                  "%s: message is neither event, return nor error",
+			                  c->label);
+		}
+		*reply = msg;
+		return 0;
+	}
+}
+
+/**
  * qmp_execute_fd() - run one command, optionally passing a descriptor
  * @c:		client
  * @command:	command name
@@ -946,88 +1029,46 @@ static int reply_error(struct qmp_client *c, const char *command, json_t *error,
  * @result:	the "return" value (new reference), or NULL if not wanted
  * @err:	error object; QMP errors keep their class in @err->qmp_class
  *
- * Events that arrive before the reply are queued, within the client's event
- * filter and budget: however many come, reading goes on (the oldest queued
- * are dropped), so they can't keep the reply from being seen in time. A
- * reply carrying another id is a late answer to a command that timed out
- * earlier and is dropped.
+ * Events that arrive before the reply are queued (read_reply()). A reply
+ * carrying another id is a late answer to a command that timed out earlier
+ * and is dropped.
  *
  * Return: 0 on success, -1 on failure
  */
 int qmp_execute_fd(struct qmp_client *c, const char *command, json_t *args, int fd, int timeout_ms,
                    json_t **result, struct qr_error *err)
 {
-	_cleanup_free_ char *text = NULL;
 	struct qmp_wait w;
-	char id[32];
-	json_t *req;
+	char id[32], what[96];
 
 	qmp_wait_init(&w, timeout_ms > 0 ? timeout_ms : c->timeout_ms);
 	if (result)
 		*result = NULL;
 	snprintf(id, sizeof(id), "qremap-%llu", ++c->next_id);
-	req = json_pack("{s:s, s:s}", "execute", command, "id", id);
-	if (!req)
-		return qr_err_set(err, QR_ERR_INVALID, "cannot build QMP command '%s'", command);
-	if (args && json_object_set(req, "arguments", args) < 0) {
-		json_decref(req);
-		return qr_err_set(err, QR_ERR_INVALID, "cannot build QMP command '%s'", command);
-	}
-	text = json_dumps(req, JSON_COMPACT);
-	json_decref(req);
-	if (!text)
-		return qr_err_set(err, QR_ERR_INVALID, "cannot encode QMP command '%s'", command);
-
-	if (c->trace)
-		c->trace(c->trace_opaque, true, text, strlen(text), fd);
-	{
-		/* QEMU doesn't need the line end, but a human reading a
-		 * socket capture does
-		 */
-		size_t n = strlen(text);
-		_cleanup_free_ char *line = malloc(n + 2);
-
-		if (!line)
-			return qr_err_sys(err, ENOMEM, "QMP command buffer");
-		memcpy(line, text, n);
-		memcpy(line + n, "\r\n", 2);
-		if (send_all(c, line, n + 2, fd, w.deadline, err) < 0)
-			return qr_err_prefix(err, "sending '%s'", command);
-	}
+	snprintf(what, sizeof(what), "'%.80s'", command);
+	if (send_request(c, command, args, id, fd, w.deadline, err) < 0)
+		return -1;
 
 	for (;;) {
-		json_t *msg = NULL, *rid, *ret, *error;
-		size_t len = 0;
+		json_t *msg = NULL, *rid, *error;
 
-		if (read_message(c, &w, &msg, &len, err) < 0) {
+		if (read_reply(c, &w, what, &msg, err) < 0) {
 			if (err && err->kind == QR_ERR_TIMEOUT)
 				return qr_err_set(err, QR_ERR_TIMEOUT,
 				                  "%s: no reply to '%s' within %d ms", c->label,
 				                  command,
 				                  timeout_ms > 0 ? timeout_ms : c->timeout_ms);
-			return qr_err_prefix(err, "waiting for the reply to '%s'", command);
-		}
-		if (json_object_get(msg, "event")) {
-			if (queue_event(c, msg, len, err) < 0)
-				return -1;
-			continue;
+			return -1;
 		}
 		rid = json_object_get(msg, "id");
-		ret = json_object_get(msg, "return");
 		error = json_object_get(msg, "error");
-		if (!ret && !error) {
-			json_decref(msg);
-			return qr_err_set(err, QR_ERR_PROTOCOL,
-			                  "%s: message is neither event, return nor error",
-			                  c->label);
-		}
 		if (rid && !(json_is_string(rid) && !strcmp(json_string_value(rid), id))) {
 			log_debug("%s: dropping late reply with id %s", c->label,
 			          json_is_string(rid) ? json_string_value(rid) : "(not a string)");
 			json_decref(msg);
 			continue;
 		}
-		if (!rid && ret) {
+		if (!rid && !error) {
 			/* QEMU echoes the id on every reply to a request it could
 			 * parse; only error replies may lack it.
 			 */
@@ -1041,9 +1082,127 @@ int qmp_execute_fd(struct qmp_client *c, const char *command, json_t *args, int 
 			return -1;
 		}
 		if (result)
-			*result = json_incref(ret);
+			*result = json_incref(json_object_get(msg, "return"));
 		json_decref(msg);
 		return 0;
+	}
+}
+
+/**
+ * batch_index() - which call of a batch a reply's id names
+ * @rid:	the reply's "id", or NULL
+ * @first:	the number in the batch's first id ("qremap-<first>")
+ * @n:		calls in the batch
+ *
+ * Return: the index, or -1 if the id is not one of the batch's
+ */
+static long batch_index(json_t *rid, unsigned long long first, size_t n)
+{
+	const char *s = json_string_value(rid);
+	unsigned long long k;
+
+	if (!s || !str_has_prefix(s, "qremap-") || parse_uint(s + 7, ULLONG_MAX, &k) || k < first ||
+	    k - first >= n)
+		return -1;
+	return (long)(k - first);
+}
+
+/**
+ * qmp_execute_batch() - run several commands, sent at once, replies read after
+ * @c:		client
+ * @calls:	the commands: each's @command and @args in; @ret, @err out
+ * @n:		number of @calls, at most QMP_MAX_BATCH
+ * @err:	error object, for the batch as a whole
+ *
+ * QEMU runs a monitor's commands one after another and answers each in
+ * turn; sending them together saves a round trip per command, which is
+ * most of what a read-only query costs (docs/performance.md). Only for
+ * commands that don't depend on each other's effects: one failing does
+ * not stop the ones after it. Replies are matched by id; one deadline,
+ * the client's timeout, bounds the whole batch.
+ *
+ * Return: 0 when every call has its reply (each call's @err says whether
+ * it failed: QR_ERR_QMP with the class, as qmp_execute() reports it), -1
+ * when the batch as a whole failed (connection, timeout, protocol): then
+ * no call's result may be relied on, and qmp_batch_free() still frees them
+ */
+int qmp_execute_batch(struct qmp_client *c, struct qmp_call *calls, size_t n, struct qr_error *err)
+{
+	unsigned long long first = c->next_id + 1;
+	size_t answered = 0;
+	struct qmp_wait w;
+
+	if (n > QMP_MAX_BATCH)
+		return qr_err_set(err, QR_ERR_INVALID, "a batch of %zu QMP commands (at most %d)",
+		                  n, QMP_MAX_BATCH);
+	qmp_wait_init(&w, c->timeout_ms);
+	for (size_t i = 0; i < n; i++) {
+		calls[i].ret = NULL;
+		memset(&calls[i].err, 0, sizeof(calls[i].err));
+		calls[i].answered = false;
+	}
+	/* all of them before any reply is read; one send each costs a
+	 * syscall, nothing next to QEMU's time per command
+	 */
+	for (size_t i = 0; i < n; i++) {
+		char id[32];
+
+		snprintf(id, sizeof(id), "qremap-%llu", ++c->next_id);
+		if (send_request(c, calls[i].command, calls[i].args, id, -1, w.deadline, err) < 0)
+			return qr_err_prefix(err, "sending a batch of %zu QMP commands", n);
+	}
+
+	while (answered < n) {
+		json_t *msg = NULL, *error;
+		long i;
+
+		if (read_reply(c, &w, "a batch of queries", &msg, err) < 0) {
+			if (err && err->kind == QR_ERR_TIMEOUT)
+				return qr_err_set(err, QR_ERR_TIMEOUT,
+				                  "%s: %zu of %zu replies to a batch within %d ms",
+				                  c->label, answered, n, c->timeout_ms);
+			return -1;
+		}
+		error = json_object_get(msg, "error");
+		i = batch_index(json_object_get(msg, "id"), first, n);
+		if (i < 0 && !json_object_get(msg, "id") && error) {
+			/* only a request QEMU could not parse gets no id: which
+			 * one can't be told
+			 */
+			struct qr_error e = {0};
+
+			reply_error(c, "a batched command", error, &e);
+			json_decref(msg);
+			return qr_err_set(err, QR_ERR_PROTOCOL, "%s", e.msg);
+		}
+		if (i < 0 || calls[i].answered) {
+			log_debug("%s: dropping a reply that is not the batch's", c->label);
+			json_decref(msg);
+			continue;
+		}
+		calls[i].answered = true;
+		answered++;
+		if (error)
+			reply_error(c, calls[i].command, error, &calls[i].err);
+		else
+			calls[i].ret = json_incref(json_object_get(msg, "return"));
+		json_decref(msg);
+	}
+	return 0;
+}
+
+/**
+ * qmp_batch_free() - drop what a batch's calls hold: arguments and results
+ * @calls:	the calls
+ * @n:		their number
+ */
+void qmp_batch_free(struct qmp_call *calls, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		json_decref(calls[i].args);
+		json_decref(calls[i].ret);
+		calls[i].args = NULL;
+		calls[i].ret = NULL;
 	}
 }
 

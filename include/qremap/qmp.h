@@ -2,10 +2,12 @@
  * qremap - qmp.h: a QEMU Machine Protocol client
  *
  * One struct qmp_client per monitor connection, no global state. Commands are
- * sent one at a time, each with its own "id" and deadline; events that
- * arrive while a reply is awaited are queued, and callers can wait for a
- * specific one (DEVICE_DELETED for a given device, say) with a bound. A
- * descriptor can ride along with a command (getfd, add-fd) as SCM_RIGHTS.
+ * sent one at a time, each with its own "id" and deadline, or as a batch of
+ * independent queries sent together and matched to their replies by id;
+ * events that arrive while a reply is awaited are queued, and callers can
+ * wait for a specific one (DEVICE_DELETED for a given device, say) with a
+ * bound. A descriptor can ride along with a command (getfd, add-fd) as
+ * SCM_RIGHTS.
  *
  * Facts this relies on (QEMU docs/interop/qmp-spec.rst, checked against QEMU
  * 7.2 and 10.0): the server greets with {"QMP": {...}}; nothing but
@@ -49,6 +51,7 @@
 #define QMP_MAX_MESSAGE        (64u << 20) /* default: larger frames are a protocol error */
 #define QMP_MAX_QUEUED_EVENTS  4096        /* default: older events are dropped beyond this */
 #define QMP_MAX_QUEUED_BYTES   (1u << 20)  /* default: ... or beyond this many bytes */
+#define QMP_MAX_BATCH          64          /* commands in one qmp_execute_batch() */
 
 /**
  * struct qmp_version - what the greeting says about QEMU
@@ -65,6 +68,22 @@ struct qmp_version {
 };
 
 struct qmp_client;
+
+/**
+ * struct qmp_call - one command of a qmp_execute_batch()
+ * @command:	command name (borrowed)
+ * @args:	arguments object or NULL; owned by the call (qmp_batch_free())
+ * @ret:	the "return" value once answered (owned by the call), or NULL
+ * @err:	the command's own failure: QR_ERR_QMP with the class, or QR_OK
+ * @answered:	its reply has come
+ */
+struct qmp_call {
+	const char *command;
+	json_t *args;
+	json_t *ret;
+	struct qr_error err;
+	bool answered;
+};
 
 /**
  * typedef qmp_trace_fn - observer of raw protocol traffic
@@ -111,6 +130,8 @@ int qmp_execute_fd(struct qmp_client *c, const char *command, json_t *args, int 
                    json_t **result, struct qr_error *err);
 int qmp_executef(struct qmp_client *c, json_t **result, struct qr_error *err, const char *command,
                  const char *fmt, ...);
+int qmp_execute_batch(struct qmp_client *c, struct qmp_call *calls, size_t n, struct qr_error *err);
+void qmp_batch_free(struct qmp_call *calls, size_t n);
 int qmp_hmp(struct qmp_client *c, const char *command_line, char **output, struct qr_error *err);
 
 int qmp_wait_event(struct qmp_client *c, const char *name, qmp_event_match_fn match, void *opaque,

@@ -1289,6 +1289,97 @@ static void test_flood_cannot_stretch_waits(void)
 	CHECK(qmp_queued_events(r.c) <= QMP_MAX_QUEUED_EVENTS);
 }
 
+/* A batch goes out whole before any reply is read: the peer takes all
+ * three commands before it answers (a client that waited for each reply
+ * would hang here). Replies are matched by id whatever their order; a
+ * reply with an id outside the batch is dropped; one command's error is
+ * that command's alone; events before the replies are queued.
+ */
+static void test_batch(void)
+{
+	static const struct fq_step script[] = {
+	        FQ_HANDSHAKE,
+	        FQ_EXPECT("query-a"),
+	        FQ_EXPECT("query-b"),
+	        FQ_EXPECT_ARGS("query-c", "{\"x\": 1}"),
+	        FQ_EVENT("RESET", "{\"guest\": false}"),
+	        FQ_RETURN_ID("{\"who\": \"c\"}", FQ_ID_OTHER, "\"qremap-4\""),
+	        FQ_RETURN_ID("{\"who\": \"stale\"}", FQ_ID_OTHER, "\"qremap-1\""),
+	        {.kind = FQK_ERROR,
+	         .name = "DeviceNotFound",
+	         .text = "no a",
+	         .id = FQ_ID_OTHER,
+	         .id_json = "\"qremap-2\""},
+	        FQ_RETURN_ID("{\"who\": \"b\"}", FQ_ID_OTHER, "\"qremap-3\""),
+	        FQ_EXPECT_EOF,
+	};
+	_cleanup_rig_ struct rig r = {0};
+	struct qr_error err = {0};
+	struct qmp_call calls[] = {
+	        {.command = "query-a"},
+	        {.command = "query-b"},
+	        {.command = "query-c", .args = json_pack("{s:i}", "x", 1)},
+	};
+
+	RIG_START(r, script, true);
+	CHECK_INT(qmp_execute_batch(r.c, calls, ARRAY_SIZE(calls), &err), 0);
+	CHECK_KIND(calls[0].err, QR_ERR_QMP);
+	CHECK_STR(calls[0].err.qmp_class, "DeviceNotFound");
+	CHECK_CONTAINS(calls[0].err.msg, "'query-a' failed: no a");
+	CHECK(!calls[0].ret);
+	CHECK_KIND(calls[1].err, QR_OK);
+	CHECK_STR(str_member(calls[1].ret, "who"), "b");
+	CHECK_STR(str_member(calls[2].ret, "who"), "c");
+	CHECK_INT((int)qmp_queued_events(r.c), 1);
+	qmp_batch_free(calls, ARRAY_SIZE(calls));
+}
+
+/* A batch is bounded as a whole: a reply that never comes is a timeout that
+ * says how many came; an error without id (a request QEMU could not
+ * parse) can't be pinned on one command and fails the batch.
+ */
+static void test_batch_failures(void)
+{
+	static const struct fq_step silent[] = {
+	        FQ_HANDSHAKE,         FQ_EXPECT("query-a"),
+	        FQ_EXPECT("query-b"), FQ_RETURN_ID("{}", FQ_ID_OTHER, "\"qremap-2\""),
+	        FQ_EXPECT_EOF,
+	};
+	static const struct fq_step unparsed[] = {
+	        FQ_HANDSHAKE,
+	        FQ_EXPECT("query-a"),
+	        FQ_EXPECT("query-b"),
+	        {.kind = FQK_ERROR,
+	         .name = "GenericError",
+	         .text = "JSON parse error",
+	         .id = FQ_ID_NONE},
+	        FQ_EXPECT_EOF,
+	};
+	struct qmp_call calls[2] = {{.command = "query-a"}, {.command = "query-b"}};
+
+	{
+		_cleanup_rig_ struct rig r = {0};
+		struct qr_error err = {0};
+
+		RIG_START(r, silent, true);
+		qmp_set_timeout(r.c, SHORT_MS);
+		CHECK_INT(qmp_execute_batch(r.c, calls, 2, &err), -1);
+		CHECK_KIND(err, QR_ERR_TIMEOUT);
+		CHECK_CONTAINS(err.msg, "1 of 2 replies");
+		qmp_batch_free(calls, 2);
+	}
+	{
+		_cleanup_rig_ struct rig r = {0};
+		struct qr_error err = {0};
+
+		RIG_START(r, unparsed, true);
+		CHECK_INT(qmp_execute_batch(r.c, calls, 2, &err), -1);
+		CHECK_KIND(err, QR_ERR_PROTOCOL);
+		CHECK_CONTAINS(err.msg, "JSON parse error");
+		qmp_batch_free(calls, 2);
+	}
+}
+
 TEST_MAIN(test_handshake, test_handshake_failures, test_split_reads, test_many_objects_in_one_write,
           test_line_endings, test_error_without_id, test_other_ids_dropped,
           test_late_reply_after_timeout, test_events_queued_before_reply,
@@ -1297,4 +1388,5 @@ TEST_MAIN(test_handshake, test_handshake_failures, test_split_reads, test_many_o
           test_getfd_passes_descriptor, test_hmp, test_oversized_message, test_event_queue_overflow,
           test_poll_events, test_max_message_bound, test_max_message_exact,
           test_max_message_applies_to_events, test_event_byte_budget, test_event_over_budget_alone,
-          test_event_filter, test_awaited_event_bypasses_filter, test_flood_cannot_stretch_waits)
+          test_event_filter, test_awaited_event_bypasses_filter, test_flood_cannot_stretch_waits,
+          test_batch, test_batch_failures)
