@@ -8,17 +8,21 @@
 #include "qremap/infonet.h"
 #include "qremap/inventory.h"
 #include "qremap/log.h"
+#include "qremap/qmp_query.h"
 
-/* A user-created device: qom-list /machine/peripheral{,-anon} "child<TYPE>". */
-struct qdev_entry {
-	char id[INV_ID_MAX];
-	char type[64];
-	bool anon;
-};
-
+/**
+ * struct qdev_list - the user-created devices, and where to find each one's bus
+ * @e:		devices (qom-list /machine/peripheral{,-anon})
+ * @bus_q:	per device, the index of its parent_bus query in @answers,
+ *		-1 for anonymous ones (no id anything could refer to)
+ * @n:		number of @e
+ * @answers:	the second round's answers, once run
+ */
 struct qdev_list {
-	struct qdev_entry *e;
+	struct qq_qdev *e;
+	int *bus_q;
 	size_t n;
+	const struct qq_batch *answers;
 };
 
 /* Device types qremap knows. Anything else is ignored by the inventory. */
@@ -43,150 +47,97 @@ static bool in_list(const char *s, const char *const *list, size_t n)
 
 #define IN_LIST(s, l) in_list(s, l, ARRAY_SIZE(l))
 
-/* QOM helpers */
+/* Devices */
 
-static int qom_get(struct qmp_client *c, const char *path, const char *prop, json_t **val,
-                   struct qr_error *err)
+static const struct qq_qdev *find_qdev(const struct qdev_list *l, const char *id)
 {
-	if (qmp_executef(c, val, err, "qom-get", "{s:s, s:s}", "path", path, "property", prop) < 0)
-		return qr_err_prefix(err, "reading %s property '%s'", path, prop);
-	return 0;
-}
-
-static int qom_get_str(struct qmp_client *c, const char *path, const char *prop, char *buf,
-                       size_t size, struct qr_error *err)
-{
-	json_t *v = NULL;
-	bool fits;
-
-	if (qom_get(c, path, prop, &v, err) < 0)
-		return -1;
-	if (!json_is_string(v)) {
-		json_decref(v);
-		return qr_err_set(err, QR_ERR_PROTOCOL, "%s property '%s' is not a string", path,
-		                  prop);
-	}
-	fits = str_copy(buf, size, json_string_value(v));
-	json_decref(v);
-	if (!fits)
-		return qr_err_set(err, QR_ERR_UNSUPPORTED, "%s property '%s' longer than %zu bytes",
-		                  path, prop, size - 1);
-	return 0;
-}
-
-static int qom_get_uint(struct qmp_client *c, const char *path, const char *prop, unsigned *out,
-                        struct qr_error *err)
-{
-	json_t *v = NULL;
-
-	if (qom_get(c, path, prop, &v, err) < 0)
-		return -1;
-	if (!json_is_integer(v) || json_integer_value(v) < 0) {
-		json_decref(v);
-		return qr_err_set(err, QR_ERR_PROTOCOL, "%s property '%s' is not a count", path,
-		                  prop);
-	}
-	*out = (unsigned)json_integer_value(v);
-	json_decref(v);
-	return 0;
-}
-
-static void dev_path(char *buf, size_t size, const struct qdev_entry *d)
-{
-	snprintf(buf, size, "/machine/%s/%s", d->anon ? "peripheral-anon" : "peripheral", d->id);
-}
-
-static int list_qdevs(struct qmp_client *c, const char *container, bool anon, struct qdev_list *out,
-                      struct qr_error *err)
-{
-	json_t *ret = NULL, *item;
-	size_t i;
-
-	if (qmp_executef(c, &ret, err, "qom-list", "{s:s}", "path", container) < 0)
-		return qr_err_prefix(err, "listing %s", container);
-	if (!json_is_array(ret)) {
-		json_decref(ret);
-		return qr_err_set(err, QR_ERR_PROTOCOL, "qom-list %s: not an array", container);
-	}
-	json_array_foreach(ret, i, item)
-	{
-		const char *name = json_string_value(json_object_get(item, "name"));
-		const char *type = json_string_value(json_object_get(item, "type"));
-		struct qdev_entry *e, *ne;
-		size_t tl;
-
-		if (!name || !type || strncmp(type, "child<", 6))
-			continue;
-		tl = strlen(type);
-		if (type[tl - 1] != '>' || tl - 7 >= sizeof(e->type) ||
-		    strlen(name) >= INV_ID_MAX) {
-			json_decref(ret);
-			return qr_err_set(err, QR_ERR_UNSUPPORTED,
-			                  "%s: device name or type too long: %s", container, name);
-		}
-		ne = realloc(out->e, (out->n + 1) * sizeof(*ne));
-		if (!ne) {
-			json_decref(ret);
-			return qr_err_sys(err, ENOMEM, "device list");
-		}
-		out->e = ne;
-		e = &out->e[out->n++];
-		memset(e, 0, sizeof(*e));
-		memcpy(e->id, name, strlen(name) + 1);
-		memcpy(e->type, type + 6, tl - 7);
-		e->type[tl - 7] = '\0';
-		e->anon = anon;
-	}
-	json_decref(ret);
-	return 0;
-}
-
-static const struct qdev_entry *find_qdev(const struct qdev_list *l, const char *id)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
+	for (size_t i = 0; i < l->n; i++)
 		if (!l->e[i].anon && !strcmp(l->e[i].id, id))
 			return &l->e[i];
 	return NULL;
 }
 
-/* Bus name = last component of the device's parent_bus link. */
-static int read_bus(struct qmp_client *c, const struct qdev_entry *d, char *bus, size_t size,
+/**
+ * read_bus() - the name of the bus device @d sits on
+ * @l:		devices, with the second round's answers
+ * @d:		one of them, not anonymous
+ * @bus:	result: the last component of its parent_bus link
+ * @size:	size of @bus
+ * @err:	error object
+ *
+ * Return: 0 on success, -1 on failure
+ */
+static int read_bus(const struct qdev_list *l, const struct qq_qdev *d, char *bus, size_t size,
                     struct qr_error *err)
 {
-	char path[INV_PATH_MAX], busp[INV_PATH_MAX];
+	char busp[INV_PATH_MAX];
 	const char *slash;
+	int q = l->bus_q[d - l->e];
 
-	dev_path(path, sizeof(path), d);
-	if (qom_get_str(c, path, "parent_bus", busp, sizeof(busp), err) < 0)
+	if (q < 0)
+		return qr_err_set(err, QR_ERR_INVALID, "%s: no bus was asked for", d->id);
+	if (qq_string(l->answers, q, busp, sizeof(busp), err) < 0)
 		return -1;
 	slash = strrchr(busp, '/');
 	str_copy(bus, size, slash ? slash + 1 : busp);
 	return 0;
 }
 
+/**
+ * struct first_round - the queries that need no other answer, by index
+ * @status:	query-status
+ * @name:	query-name
+ * @type:	/machine's type
+ * @acpi:	/machine's acpi-device link
+ * @peripheral:	qom-list /machine/peripheral
+ * @anon:	qom-list /machine/peripheral-anon
+ * @network:	HMP "info network"
+ * @block:	query-block
+ * @usb:	HMP "info usb" (only read when there is a USB controller: else
+ *		it says "USB support not enabled")
+ */
+struct first_round {
+	int status, name, type, acpi, peripheral, anon, network, block, usb;
+};
+
+/**
+ * struct second_round - the queries that need the first round's answers
+ * @hotplug:	the ACPI device's acpi-pci-hotplug-with-bridge-support, or -1
+ * @ports:	per controller, its qom-get of "p2" (and "p3" after it), or -1
+ */
+struct second_round {
+	int hotplug;
+	int *ports;
+};
+
 /* Machine-level facts */
 
-static int collect_machine(struct qmp_client *c, struct vm_inventory *inv, struct qr_error *err)
+/**
+ * collect_machine() - run state, name and machine type
+ * @r1:		first round, run
+ * @q:		its indices
+ * @inv:	inventory being filled
+ * @acpi:	result: the ACPI device's QOM path, "" if there is none
+ * @size:	size of @acpi
+ * @err:	error object
+ *
+ * Return: 0 on success, -1 on failure
+ */
+static int collect_machine(const struct qq_batch *r1, const struct first_round *q,
+                           struct vm_inventory *inv, char *acpi, size_t size, struct qr_error *err)
 {
-	json_t *ret = NULL, *v;
-	char acpi[INV_PATH_MAX];
+	json_t *ret;
 	struct qr_error e2;
 
-	if (qmp_execute(c, "query-status", NULL, &ret, err) < 0)
+	if (qq_answer(r1, q->status, &ret, err) < 0)
 		return -1;
 	str_copy(inv->runstate, sizeof(inv->runstate),
 	         str_or(json_string_value(json_object_get(ret, "status")), "unknown"));
-	json_decref(ret);
-
-	if (qmp_execute(c, "query-name", NULL, &ret, err) < 0)
+	if (qq_answer(r1, q->name, &ret, err) < 0)
 		return -1;
 	str_copy(inv->name, sizeof(inv->name),
 	         str_or(json_string_value(json_object_get(ret, "name")), ""));
-	json_decref(ret);
-
-	if (qom_get_str(c, "/machine", "type", inv->machine, sizeof(inv->machine), err) < 0)
+	if (qq_string(r1, q->type, inv->machine, sizeof(inv->machine), err) < 0)
 		return -1;
 
 	/*
@@ -196,20 +147,36 @@ static int collect_machine(struct qmp_client *c, struct vm_inventory *inv, struc
 	 * bridges and root ports (hw/i386/pc_q35.c, hw/acpi/ich9.c).
 	 */
 	inv->hotplug = HOTPLUG_UNKNOWN;
-	if (qom_get_str(c, "/machine", "acpi-device", acpi, sizeof(acpi), &e2) < 0 || !acpi[0]) {
+	acpi[0] = '\0';
+	if (qq_string(r1, q->acpi, acpi, size, &e2) < 0) {
 		log_debug("no ACPI device link: %s", e2.msg);
-		return 0;
+		acpi[0] = '\0';
 	}
-	if (qom_get(c, acpi, "acpi-pci-hotplug-with-bridge-support", &v, &e2) < 0) {
-		log_debug("no ACPI PCI hotplug property: %s", e2.msg);
-		return 0;
-	}
-	if (json_is_true(v))
-		inv->hotplug = HOTPLUG_ACPI;
-	else if (json_is_false(v) && strstr(inv->machine, "q35"))
-		inv->hotplug = HOTPLUG_NATIVE;
-	json_decref(v);
 	return 0;
+}
+
+/**
+ * collect_hotplug() - the PCI hotplug mode, from the ACPI device's property
+ * @r2:		second round, run
+ * @q:		its indices
+ * @inv:	inventory being filled
+ */
+static void collect_hotplug(const struct qq_batch *r2, const struct second_round *q,
+                            struct vm_inventory *inv)
+{
+	struct qr_error e2;
+	bool acpi;
+
+	if (q->hotplug < 0)
+		return;
+	if (qq_bool(r2, q->hotplug, &acpi, &e2) < 0) {
+		log_debug("no ACPI PCI hotplug property: %s", e2.msg);
+		return;
+	}
+	if (acpi)
+		inv->hotplug = HOTPLUG_ACPI;
+	else if (strstr(inv->machine, "q35"))
+		inv->hotplug = HOTPLUG_NATIVE;
 }
 
 /* Controllers */
@@ -227,15 +194,24 @@ static struct inv_controller *add_ctrl(struct vm_inventory *inv, struct qr_error
 	return &n[inv->n_ctrl++];
 }
 
-static int collect_controllers(struct qmp_client *c, const struct qdev_list *devs,
-                               struct vm_inventory *inv, struct qr_error *err)
+/**
+ * find_controllers() - the controllers qremap knows, and the queries their ports need
+ * @devs:	user-created devices
+ * @inv:	inventory being filled: gets the controllers
+ * @r2:		second round being built: gets XHCI p2/p3 queries
+ * @q:		its indices: @q->ports, one per controller
+ * @err:	error object
+ *
+ * Return: 0 on success, -1 on failure
+ */
+static int find_controllers(const struct qdev_list *devs, struct vm_inventory *inv,
+                            struct qq_batch *r2, struct second_round *q, struct qr_error *err)
 {
-	size_t i;
-
-	for (i = 0; i < devs->n; i++) {
-		const struct qdev_entry *d = &devs->e[i];
+	for (size_t i = 0; i < devs->n; i++) {
+		const struct qq_qdev *d = &devs->e[i];
 		struct inv_controller *ct;
 		char path[INV_PATH_MAX];
+		int *np;
 
 		if (d->anon)
 			continue; /* no id, no bus name anything could refer to */
@@ -243,24 +219,21 @@ static int collect_controllers(struct qmp_client *c, const struct qdev_list *dev
 		    !IN_LIST(d->type, scsi_types))
 			continue;
 		ct = add_ctrl(inv, err);
-		if (!ct)
-			return -1;
+		np = ct ? realloc(q->ports, inv->n_ctrl * sizeof(*np)) : NULL;
+		if (!np)
+			return ct ? qr_err_sys(err, ENOMEM, "controller list") : -1;
+		q->ports = np;
+		q->ports[inv->n_ctrl - 1] = -1;
 		str_copy(ct->id, sizeof(ct->id), d->id);
 		str_copy(ct->driver, sizeof(ct->driver), d->type);
 		snprintf(ct->bus, sizeof(ct->bus), "%s.0", d->id);
-		dev_path(path, sizeof(path), d);
+		qq_qdev_path(path, sizeof(path), d->id, false);
 		if (IN_LIST(d->type, usb_xhci_types)) {
 			ct->kind = CTRL_USB;
-			if (qom_get_uint(c, path, "p2", &ct->usb2_ports, err) < 0 ||
-			    qom_get_uint(c, path, "p3", &ct->usb3_ports, err) < 0)
+			q->ports[inv->n_ctrl - 1] = qq_add_qom_get(r2, path, "p2", err);
+			if (q->ports[inv->n_ctrl - 1] < 0 ||
+			    qq_add_qom_get(r2, path, "p3", err) < 0)
 				return -1;
-			/* hw/usb/hcd-xhci.c: the bus gets MAX(p2, p3) ports,
-			 * 1..p2 usable by USB 1/2 devices (p2, p3 capped at 15)
-			 */
-			ct->usb2_ports = ct->usb2_ports > 15 ? 15 : ct->usb2_ports;
-			ct->usb3_ports = ct->usb3_ports > 15 ? 15 : ct->usb3_ports;
-			ct->ports =
-			        ct->usb2_ports > ct->usb3_ports ? ct->usb2_ports : ct->usb3_ports;
 		} else if (IN_LIST(d->type, sata_types)) {
 			ct->kind = CTRL_SATA;
 			ct->ports = 6; /* ICH9 AHCI: buses <id>.0 .. <id>.5 */
@@ -271,20 +244,50 @@ static int collect_controllers(struct qmp_client *c, const struct qdev_list *dev
 	return 0;
 }
 
+/**
+ * collect_usb_sizes() - each XHCI's root ports, from its p2 and p3
+ * @r2:		second round, run
+ * @q:		its indices
+ * @inv:	inventory being filled
+ * @err:	error object
+ *
+ * Return: 0 on success, -1 on failure
+ */
+static int collect_usb_sizes(const struct qq_batch *r2, const struct second_round *q,
+                             struct vm_inventory *inv, struct qr_error *err)
+{
+	for (size_t i = 0; i < inv->n_ctrl; i++) {
+		struct inv_controller *ct = &inv->ctrl[i];
+
+		if (ct->kind != CTRL_USB || !q->ports) /* find_controllers() sets both */
+			continue;
+		if (qq_uint(r2, q->ports[i], &ct->usb2_ports, err) < 0 ||
+		    qq_uint(r2, q->ports[i] + 1, &ct->usb3_ports, err) < 0)
+			return -1;
+		/* hw/usb/hcd-xhci.c: the bus gets MAX(p2, p3) ports, 1..p2
+		 * usable by USB 1/2 devices (p2, p3 capped at 15)
+		 */
+		ct->usb2_ports = ct->usb2_ports > 15 ? 15 : ct->usb2_ports;
+		ct->usb3_ports = ct->usb3_ports > 15 ? 15 : ct->usb3_ports;
+		ct->ports = ct->usb2_ports > ct->usb3_ports ? ct->usb2_ports : ct->usb3_ports;
+	}
+	return 0;
+}
+
 /*
  * "info usb": "  Device B.A, Port P, Speed S Mb/s, Product NAME[, ID: id]"
  * (hw/usb/bus.c). Ports are mapped to controllers through the device's
  * parent_bus; an anonymous device can only be placed when there is one USB
  * controller.
  */
-static int collect_usb_ports(struct qmp_client *c, const struct qdev_list *devs,
-                             struct vm_inventory *inv, struct qr_error *err)
+static int collect_usb_ports(const struct qq_batch *r1, const struct first_round *q1,
+                             const struct qdev_list *devs, struct vm_inventory *inv,
+                             struct qr_error *err)
 {
-	_cleanup_free_ char *out = NULL;
 	struct inv_controller *only = NULL;
 	unsigned n_usb = 0;
+	const char *text, *next;
 	size_t i;
-	char *line, *save = NULL;
 
 	for (i = 0; i < inv->n_ctrl; i++) {
 		if (inv->ctrl[i].kind == CTRL_USB) {
@@ -294,15 +297,19 @@ static int collect_usb_ports(struct qmp_client *c, const struct qdev_list *devs,
 	}
 	if (!n_usb)
 		return 0;
-	if (qmp_hmp(c, "info usb", &out, err) < 0)
+	if (qq_text(r1, q1->usb, &text, err) < 0)
 		return -1;
 
-	for (line = strtok_r(out, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
-		char port[16] = "", product[64] = "", id[INV_ID_MAX] = "", bus[INV_ID_MAX];
+	for (text += strspn(text, "\r\n"); *text; text = next + strspn(next, "\r\n")) {
+		size_t ll = strcspn(text, "\r\n");
+		char line[512], port[16] = "", product[64] = "", id[INV_ID_MAX] = "",
+		                bus[INV_ID_MAX];
 		struct inv_controller *ct = NULL;
 		const char *p, *q;
 		struct inv_usb_port *u;
 
+		next = text + ll;
+		snprintf(line, sizeof(line), "%.*s", (int)ll, text);
 		p = strstr(line, ", Port ");
 		if (strncmp(line, "  Device ", 9) || !p)
 			return qr_err_set(err, QR_ERR_PARSE, "info usb: unexpected line \"%.80s\"",
@@ -323,9 +330,9 @@ static int collect_usb_ports(struct qmp_client *c, const struct qdev_list *devs,
 				return qr_err_set(err, QR_ERR_PARSE, "info usb: id too long");
 		}
 		if (id[0]) {
-			const struct qdev_entry *d = find_qdev(devs, id);
+			const struct qq_qdev *d = find_qdev(devs, id);
 
-			if (d && read_bus(c, d, bus, sizeof(bus), err) < 0)
+			if (d && read_bus(devs, d, bus, sizeof(bus), err) < 0)
 				return -1;
 			for (i = 0; d && i < inv->n_ctrl; i++)
 				if (inv->ctrl[i].kind == CTRL_USB && !strcmp(inv->ctrl[i].bus, bus))
@@ -443,24 +450,15 @@ static int check_queue_order(const char *what, const char *id, unsigned have, un
 	return 0;
 }
 
-static int collect_nics(struct qmp_client *c, const struct qdev_list *devs,
+static int collect_nics(const struct infonet *net, const struct qdev_list *devs,
                         const struct inventory_opts *opts, struct vm_inventory *inv,
                         struct qr_error *err)
 {
-	_cleanup_free_ char *text = NULL;
 	struct qr_proc own = QR_PROC_INIT;
 	const struct qr_proc *proc = opts->proc;
-	struct infonet in;
 	bool look = !opts->no_host && (proc || inv->pid > 0);
 	size_t i, j;
 	int r = -1;
-
-	if (qmp_hmp(c, "info network", &text, err) < 0)
-		return -1;
-	if (infonet_parse(text, &in, err) < 0) {
-		infonet_free(&in);
-		return -1;
-	}
 
 	if (look && !proc) {
 		struct qr_error e2;
@@ -477,8 +475,8 @@ static int collect_nics(struct qmp_client *c, const struct qdev_list *devs,
 		                       : "QEMU's pid is unknown: host taps not inspected");
 	}
 
-	for (i = 0; i < in.n; i++) {
-		const struct infonet_entry *e = &in.entries[i];
+	for (i = 0; i < net->n; i++) {
+		const struct infonet_entry *e = &net->entries[i];
 		const struct infonet_client *cl = &e->client;
 
 		if (!e->has_client)
@@ -550,95 +548,58 @@ static int collect_nics(struct qmp_client *c, const struct qdev_list *devs,
 	/* the model and bus come from QOM, which knows the device's real type */
 	for (i = 0; i < inv->n_nics; i++) {
 		struct inv_nic *n = &inv->nics[i];
-		const struct qdev_entry *d = find_qdev(devs, n->id);
+		const struct qq_qdev *d = find_qdev(devs, n->id);
 
 		if (!d)
 			continue; /* created without id, e.g. -nic */
 		str_copy(n->model, sizeof(n->model), d->type);
-		if (read_bus(c, d, n->bus, sizeof(n->bus), err) < 0)
+		if (read_bus(devs, d, n->bus, sizeof(n->bus), err) < 0)
 			goto out;
 	}
 	r = 0;
 out:
-	infonet_free(&in);
 	proc_close(&own);
 	return r;
 }
 
 /* Disks, from query-block */
 
-/*
- * query-block's "qdev" is the device id, or the QOM path of the device that
- * holds the BlockBackend: for virtio-blk-pci that is the virtio backend
- * child, "/machine/peripheral/<id>/virtio-backend".
- */
-static void qdev_to_id(const char *qdev, char *id, size_t size)
-{
-	const char *p = qdev + strlen("/machine/peripheral/");
-
-	if (str_has_prefix(qdev, "/machine/peripheral/"))
-		snprintf(id, size, "%.*s", (int)strcspn(p, "/"), p);
-	else
-		str_copy(id, size, qdev); /* an id, or the path of an anonymous device */
-}
-
-static int collect_disks(struct qmp_client *c, const struct qdev_list *devs,
+static int collect_disks(const struct qq_block *blocks, size_t n, const struct qdev_list *devs,
                          struct vm_inventory *inv, struct qr_error *err)
 {
-	json_t *ret = NULL, *b;
-	size_t i;
+	if (!n)
+		return 0;
+	inv->disks = calloc(n, sizeof(*inv->disks));
+	if (!inv->disks)
+		return qr_err_sys(err, ENOMEM, "disk list");
+	for (size_t i = 0; i < n; i++) {
+		const struct qq_block *bl = &blocks[i];
+		const struct qq_qdev *d;
+		struct inv_disk *disk;
 
-	if (qmp_execute(c, "query-block", NULL, &ret, err) < 0)
-		return -1;
-	if (!json_is_array(ret)) {
-		json_decref(ret);
-		return qr_err_set(err, QR_ERR_PROTOCOL, "query-block: not an array");
-	}
-	json_array_foreach(ret, i, b)
-	{
-		const char *qdev = json_string_value(json_object_get(b, "qdev"));
-		json_t *ins = json_object_get(b, "inserted");
-		const struct qdev_entry *d;
-		struct inv_disk *nd, *disk;
-		char id[INV_ID_MAX];
-
-		if (!qdev || !qdev[0])
+		if (!bl->qdev[0])
 			continue; /* a node without frontend (e.g. -drive if=none) */
-		qdev_to_id(qdev, id, sizeof(id));
-		d = find_qdev(devs, id);
-		nd = realloc(inv->disks, (inv->n_disks + 1) * sizeof(*nd));
-		if (!nd) {
-			json_decref(ret);
-			return qr_err_sys(err, ENOMEM, "disk list");
-		}
-		inv->disks = nd;
-		disk = &nd[inv->n_disks++];
-		memset(disk, 0, sizeof(*disk));
-		str_copy(disk->id, sizeof(disk->id), id);
+		d = find_qdev(devs, bl->id);
+		disk = &inv->disks[inv->n_disks++];
+		str_copy(disk->id, sizeof(disk->id), bl->id);
 		str_copy(disk->driver, sizeof(disk->driver), d ? d->type : "");
 		disk->fdset = -1;
-		disk->incus = str_has_prefix(id, "dev-incus_");
-		disk->cdrom = json_is_true(json_object_get(b, "removable")) ||
+		disk->incus = str_has_prefix(bl->id, "dev-incus_");
+		disk->cdrom = bl->removable ||
 		              (d && (!strcmp(d->type, "scsi-cd") || !strcmp(d->type, "ide-cd")));
-		if (d && read_bus(c, d, disk->bus, sizeof(disk->bus), err) < 0) {
-			json_decref(ret);
+		if (d && read_bus(devs, d, disk->bus, sizeof(disk->bus), err) < 0)
 			return -1;
-		}
-		if (ins) {
-			const char *node = json_string_value(json_object_get(ins, "node-name"));
-			const char *drv = json_string_value(json_object_get(ins, "drv"));
-			const char *file = json_string_value(json_object_get(ins, "file"));
-			json_t *vs = json_object_get(json_object_get(ins, "image"), "virtual-size");
+		if (bl->inserted) {
 			unsigned long long fs;
 
 			disk->has_medium = true;
-			str_copy(disk->node, sizeof(disk->node), node ? node : "");
-			str_copy(disk->format, sizeof(disk->format), drv ? drv : "");
-			str_copy(disk->file, sizeof(disk->file), file ? file : "");
-			disk->read_only = json_is_true(json_object_get(ins, "ro"));
-			disk->size = json_is_integer(vs) ? (uint64_t)json_integer_value(vs) : 0;
-			if (file && str_has_prefix(file, "/dev/fdset/") &&
-			    !parse_uint(file + 11, 0x7fffffff, &fs))
+			str_copy(disk->node, sizeof(disk->node), bl->node);
+			str_copy(disk->format, sizeof(disk->format), bl->drv);
+			str_copy(disk->file, sizeof(disk->file), bl->file);
+			disk->read_only = bl->read_only;
+			disk->size = bl->size;
+			if (str_has_prefix(bl->file, "/dev/fdset/") &&
+			    !parse_uint(bl->file + 11, 0x7fffffff, &fs))
 				disk->fdset = (int)fs;
 		}
 		/* A placeholder is a cold-plugged frontend holding a null-co
@@ -649,8 +610,123 @@ static int collect_disks(struct qmp_client *c, const struct qdev_list *devs,
 		        d && !disk->incus && disk->has_medium && !strcmp(disk->format, "null-co") &&
 		        (!strcmp(d->type, "ide-hd") || !strcmp(d->type, "virtio-blk-pci"));
 	}
-	json_decref(ret);
 	return 0;
+}
+
+/**
+ * first_round() - the queries that need no other answer, sent together
+ * @c:		QMP client
+ * @r1:		batch to fill and run
+ * @q:		result: indices
+ * @err:	error object
+ *
+ * Return: 0 on success, -1 on failure
+ */
+static int first_round(struct qmp_client *c, struct qq_batch *r1, struct first_round *q,
+                       struct qr_error *err)
+{
+	if ((q->status = qq_add(r1, err, "query-status", NULL)) < 0 ||
+	    (q->name = qq_add(r1, err, "query-name", NULL)) < 0 ||
+	    (q->type = qq_add_qom_get(r1, "/machine", "type", err)) < 0 ||
+	    (q->acpi = qq_add_qom_get(r1, "/machine", "acpi-device", err)) < 0 ||
+	    (q->peripheral = qq_add_qom_list(r1, "/machine/peripheral", err)) < 0 ||
+	    (q->anon = qq_add_qom_list(r1, "/machine/peripheral-anon", err)) < 0 ||
+	    (q->network = qq_add_hmp(r1, "info network", err)) < 0 ||
+	    (q->block = qq_add(r1, err, "query-block", NULL)) < 0 ||
+	    (q->usb = qq_add_hmp(r1, "info usb", err)) < 0)
+		return -1;
+	return qq_run(c, r1, err);
+}
+
+/**
+ * want_bus() - note that device @id's bus is needed, if it is a named device
+ * @devs:	user-created devices
+ * @id:		a device id from "info network", query-block or "info usb"
+ */
+static void want_bus(struct qdev_list *devs, const char *id)
+{
+	const struct qq_qdev *d = find_qdev(devs, id);
+
+	if (d)
+		devs->bus_q[d - devs->e] = 0;
+}
+
+/**
+ * wanted_buses() - which devices' buses the inventory needs
+ * @devs:	user-created devices: @devs->bus_q becomes 0 for each one
+ *		needed, -1 for the rest
+ * @net:	"info network", parsed: its NICs
+ * @blocks:	query-block: its frontends
+ * @n_blocks:	number of @blocks
+ * @usb:	"info usb" text, or NULL: its devices with an id
+ * @err:	error object
+ *
+ * Each parent_bus is one more command QEMU runs (~0.5 ms), and Incus
+ * VMs have dozens of devices (root ports above all) whose bus nothing
+ * reads: only NICs, disks and USB devices are asked for.
+ *
+ * Return: 0 on success, -1 on failure
+ */
+static int wanted_buses(struct qdev_list *devs, const struct infonet *net,
+                        const struct qq_block *blocks, size_t n_blocks, const char *usb,
+                        struct qr_error *err)
+{
+	devs->bus_q = malloc((devs->n ? devs->n : 1) * sizeof(*devs->bus_q));
+	if (!devs->bus_q)
+		return qr_err_sys(err, ENOMEM, "device list");
+	for (size_t i = 0; i < devs->n; i++)
+		devs->bus_q[i] = -1;
+	for (size_t i = 0; i < net->n; i++)
+		if (net->entries[i].has_client && !strcmp(net->entries[i].client.type, "nic"))
+			want_bus(devs, net->entries[i].client.name);
+	for (size_t i = 0; i < n_blocks; i++)
+		if (blocks[i].id[0])
+			want_bus(devs, blocks[i].id);
+	for (const char *p = usb ? strstr(usb, ", ID: ") : NULL; p; p = strstr(p, ", ID: ")) {
+		char id[INV_ID_MAX];
+
+		p += 6;
+		snprintf(id, sizeof(id), "%.*s", (int)strcspn(p, "\r\n"), p);
+		want_bus(devs, id);
+	}
+	return 0;
+}
+
+/**
+ * second_round() - the queries that need the first round's answers, sent together
+ * @c:		QMP client
+ * @acpi:	the ACPI device's path, "" if none
+ * @devs:	user-created devices, with wanted_buses() done: each wanted
+ *		one's @devs->bus_q becomes its query's index
+ * @inv:	inventory being filled: gets the controllers
+ * @r2:		batch to fill and run
+ * @q:		result: indices
+ * @err:	error object
+ *
+ * Return: 0 on success, -1 on failure
+ */
+static int second_round(struct qmp_client *c, const char *acpi, struct qdev_list *devs,
+                        struct vm_inventory *inv, struct qq_batch *r2, struct second_round *q,
+                        struct qr_error *err)
+{
+	q->hotplug = -1;
+	if (acpi[0] && (q->hotplug = qq_add_qom_get(
+	                        r2, acpi, "acpi-pci-hotplug-with-bridge-support", err)) < 0)
+		return -1;
+	if (find_controllers(devs, inv, r2, q, err) < 0)
+		return -1;
+	for (size_t i = 0; i < devs->n; i++) {
+		char path[INV_PATH_MAX];
+
+		if (devs->bus_q[i] < 0)
+			continue;
+		qq_qdev_path(path, sizeof(path), devs->e[i].id, false);
+		devs->bus_q[i] = qq_add_qom_get(r2, path, "parent_bus", err);
+		if (devs->bus_q[i] < 0)
+			return -1;
+	}
+	devs->answers = r2;
+	return qq_run(c, r2, err);
 }
 
 /**
@@ -660,8 +736,11 @@ static int collect_disks(struct qmp_client *c, const struct qdev_list *devs,
  * @inv:	result; free with inventory_free(), also after a failure
  * @err:	error object
  *
- * Changes nothing in QEMU. Host tap details are best effort: when they can't
- * be had, @inv->tap_note says why and per-queue reasons are recorded.
+ * Changes nothing in QEMU. Two round trips: the queries that need nothing
+ * else go together, then those that need their answers (which device is a
+ * controller, where the ACPI device is). Host tap details are best effort:
+ * when they can't be had, @inv->tap_note says why and per-queue reasons
+ * are recorded.
  *
  * Return: 0 on success, -1 on failure
  */
@@ -669,7 +748,16 @@ int inventory_collect(struct qmp_client *c, const struct inventory_opts *opts,
                       struct vm_inventory *inv, struct qr_error *err)
 {
 	static const struct inventory_opts defaults;
+	_cleanup_qq_batch_ struct qq_batch r1 = {0};
+	_cleanup_qq_batch_ struct qq_batch r2 = {0};
+	_cleanup_free_ struct qq_block *blocks = NULL;
+	struct first_round q1;
+	struct second_round q2 = {.hotplug = -1};
 	struct qdev_list devs = {0};
+	struct infonet net = {0};
+	char acpi[INV_PATH_MAX];
+	const char *network, *usb = NULL;
+	size_t n_blocks = 0;
 	int r = -1;
 
 	if (!opts)
@@ -678,12 +766,22 @@ int inventory_collect(struct qmp_client *c, const struct inventory_opts *opts,
 	inv->version = *qmp_get_version(c);
 	inv->pid = opts->proc ? opts->proc->pid : opts->pid > 0 ? opts->pid : qmp_peer_pid(c);
 
-	if (collect_machine(c, inv, err) < 0 ||
-	    list_qdevs(c, "/machine/peripheral", false, &devs, err) < 0 ||
-	    list_qdevs(c, "/machine/peripheral-anon", true, &devs, err) < 0 ||
-	    collect_controllers(c, &devs, inv, err) < 0 ||
-	    collect_usb_ports(c, &devs, inv, err) < 0 ||
-	    collect_nics(c, &devs, opts, inv, err) < 0 || collect_disks(c, &devs, inv, err) < 0)
+	if (first_round(c, &r1, &q1, err) < 0 ||
+	    collect_machine(&r1, &q1, inv, acpi, sizeof(acpi), err) < 0 ||
+	    qq_qdevs(&r1, q1.peripheral, false, &devs.e, &devs.n, err) < 0 ||
+	    qq_qdevs(&r1, q1.anon, true, &devs.e, &devs.n, err) < 0 ||
+	    qq_text(&r1, q1.network, &network, err) < 0 || infonet_parse(network, &net, err) < 0 ||
+	    qq_blocks(&r1, q1.block, &blocks, &n_blocks, err) < 0)
+		goto out;
+	(void)qq_text(&r1, q1.usb, &usb, NULL);
+	if (wanted_buses(&devs, &net, blocks, n_blocks, usb, err) < 0 ||
+	    second_round(c, acpi, &devs, inv, &r2, &q2, err) < 0)
+		goto out;
+	collect_hotplug(&r2, &q2, inv);
+	if (collect_usb_sizes(&r2, &q2, inv, err) < 0 ||
+	    collect_usb_ports(&r1, &q1, &devs, inv, err) < 0 ||
+	    collect_nics(&net, &devs, opts, inv, err) < 0 ||
+	    collect_disks(blocks, n_blocks, &devs, inv, err) < 0)
 		goto out;
 
 	/* SATA units in use: an ide-hd/ide-cd on <ahci>.N occupies unit N */
@@ -699,7 +797,10 @@ int inventory_collect(struct qmp_client *c, const struct inventory_opts *opts,
 	}
 	r = 0;
 out:
+	infonet_free(&net);
 	free(devs.e);
+	free(devs.bus_q);
+	free(q2.ports);
 	if (r < 0)
 		qr_err_prefix(err, "reading the VM inventory from %s", qmp_label(c));
 	return r;

@@ -16,6 +16,7 @@
 
 #include "qremap/infonet.h"
 #include "qremap/log.h"
+#include "qremap/qmp_query.h"
 #include "qremap/remap.h"
 #include "qremap/tap.h"
 
@@ -189,25 +190,28 @@ static int do_tap_detach(const struct plan_nic *pn, struct nic_fds *n, char *not
 	return 0;
 }
 
-/* Whether a device is still in /machine/peripheral; -1 on failure. */
-static int device_exists(struct qmp_client *c, const char *id, struct qr_error *err)
+/**
+ * still_there() - whether device @id is still in /machine/peripheral
+ * @c:		QMP client
+ * @id:		device id
+ * @err:	error object
+ *
+ * Asked after the question before it has its answer, not batched with it:
+ * verification stops at the first thing wrong, and QEMU is asked nothing
+ * more.
+ *
+ * Return: 1 if it is, 0 if not, -1 if the list could not be read
+ */
+static int still_there(struct qmp_client *c, const char *id, struct qr_error *err)
 {
-	json_t *ret = NULL;
-	size_t i;
-	json_t *p;
-	int found = 0;
+	_cleanup_qq_batch_ struct qq_batch b = {0};
+	json_t *arr = NULL;
+	int q;
 
-	if (qmp_executef(c, &ret, err, "qom-list", "{s:s}", "path", "/machine/peripheral") < 0)
+	if ((q = qq_add_qom_list(&b, "/machine/peripheral", err)) < 0 || qq_run(c, &b, err) < 0 ||
+	    qq_array(&b, q, &arr, err) < 0)
 		return -1;
-	json_array_foreach(ret, i, p)
-	{
-		const char *name = json_string_value(json_object_get(p, "name"));
-
-		if (name && !strcmp(name, id))
-			found = 1;
-	}
-	json_decref(ret);
-	return found;
+	return qq_has_child(&b, q, id);
 }
 
 /**
@@ -322,15 +326,19 @@ static int do_reset(struct exec *x, size_t i, char *note, size_t len, struct qr_
 	return await_inflight(x, err);
 }
 
-/* The QEMU fd number of netdev @id in "info network", -1 if not found. */
-static int netdev_fd(struct qmp_client *c, const char *id, struct qr_error *err)
+/**
+ * netdev_fd() - the QEMU fd number of netdev @id in "info network"
+ * @text:	"info network" output
+ * @id:		netdev id
+ * @err:	error object
+ *
+ * Return: the fd, -1 if not found, -2 if @text could not be parsed
+ */
+static int netdev_fd(const char *text, const char *id, struct qr_error *err)
 {
-	_cleanup_free_ char *text = NULL;
 	struct infonet in;
 	int fd = -1;
 
-	if (qmp_hmp(c, "info network", &text, err) < 0)
-		return -2;
 	if (infonet_parse(text, &in, err) < 0)
 		return -2;
 	for (size_t i = 0; i < in.n; i++) {
@@ -352,8 +360,10 @@ static int do_verify_nic(struct exec *x, const struct plan_nic *pn, struct nic_f
 	_cleanup_close_ int ns = -1;
 	const struct qr_proc *qemu;
 	unsigned attached, detached, flags;
+	_cleanup_qq_batch_ struct qq_batch b = {0};
 	char ifname[IFNAMSIZ];
-	int fds[8], fd;
+	int fds[8], fd, q_net;
+	const char *text;
 	size_t nfds;
 	bool fresh_detached;
 	int gone;
@@ -379,14 +389,17 @@ static int do_verify_nic(struct exec *x, const struct plan_nic *pn, struct nic_f
 	if (nfds != 1)
 		return qr_err_set(err, QR_ERR_STATE, "QEMU holds %zu descriptors for tap %s, not 1",
 		                  nfds, pn->tap);
-	fd = netdev_fd(x->c, pn->new_netdev, err);
+	if ((q_net = qq_add_hmp(&b, "info network", err)) < 0 || qq_run(x->c, &b, err) < 0 ||
+	    qq_text(&b, q_net, &text, err) < 0)
+		return -1;
+	fd = netdev_fd(text, pn->new_netdev, err);
 	if (fd == -2)
 		return -1;
 	if (fd != fds[0])
 		return qr_err_set(err, QR_ERR_STATE,
 		                  "QEMU's one fd for %s is %d, but netdev %s uses fd %d", pn->tap,
 		                  fds[0], pn->new_netdev, fd);
-	gone = device_exists(x->c, pn->orig_dev, err);
+	gone = still_there(x->c, pn->orig_dev, err);
 	if (gone < 0)
 		return -1;
 	if (gone)
@@ -399,58 +412,43 @@ static int do_verify_nic(struct exec *x, const struct plan_nic *pn, struct nic_f
 	return 0;
 }
 
-/*
- * Whether query-block's "qdev" names device @id: the bare id, its
- * /machine/peripheral path, or a path below it (usb-storage keeps its disk
- * on an inner SCSI device; virtio-blk's backend is ".../virtio-backend").
+/**
+ * do_verify_disk() - STEP_VERIFY_DISK: the node has one frontend, the placeholder; original gone
+ * @x:		apply state
+ * @pd:		the disk
+ * @note:	the step's note
+ * @len:	its size
+ * @err:	error object
+ *
+ * Return: 0 on success, -1 on failure
  */
-static bool qdev_is(const char *qdev, const char *id)
-{
-	static const char base[] = "/machine/peripheral/";
-	size_t l = strlen(id);
-
-	if (!strcmp(qdev, id))
-		return true;
-	if (!str_has_prefix(qdev, base))
-		return false;
-	qdev += strlen(base);
-	return !strncmp(qdev, id, l) && (qdev[l] == '\0' || qdev[l] == '/');
-}
-
-/* STEP_VERIFY_DISK: the node has one frontend, the placeholder; original gone. */
 static int do_verify_disk(struct exec *x, const struct plan_disk *pd, char *note, size_t len,
                           struct qr_error *err)
 {
-	json_t *ret = NULL, *b;
+	_cleanup_qq_batch_ struct qq_batch b = {0};
+	_cleanup_free_ struct qq_block *blocks = NULL;
 	unsigned users = 0;
 	bool on_ph = false;
-	size_t i;
-	int there;
+	size_t n;
+	int q_block, there;
 
-	if (qmp_execute(x->c, "query-block", NULL, &ret, err) < 0)
+	if ((q_block = qq_add(&b, err, "query-block", NULL)) < 0 || qq_run(x->c, &b, err) < 0 ||
+	    qq_blocks(&b, q_block, &blocks, &n, err) < 0)
 		return -1;
-	json_array_foreach(ret, i, b)
-	{
-		json_t *ins = json_object_get(b, "inserted");
-		const char *node = json_string_value(json_object_get(ins, "node-name"));
-		const char *qdev = json_string_value(json_object_get(b, "qdev"));
-		json_int_t size = json_integer_value(
-		        json_object_get(json_object_get(ins, "image"), "virtual-size"));
-
-		if (!node || strcmp(node, pd->node))
+	for (size_t i = 0; i < n; i++) {
+		if (!blocks[i].inserted || strcmp(blocks[i].node, pd->node))
 			continue;
 		users++;
-		if (qdev && qdev_is(qdev, pd->placeholder))
-			on_ph = (uint64_t)size == pd->size;
+		if (blocks[i].qdev[0] && qq_qdev_is(blocks[i].qdev, pd->placeholder))
+			on_ph = blocks[i].size == pd->size;
 	}
-	json_decref(ret);
 	if (users != 1 || !on_ph)
 		return qr_err_set(err, QR_ERR_STATE,
 		                  "node %s has %u frontends%s; expected exactly %s with %" PRIu64
 		                  " bytes",
 		                  pd->node, users, on_ph ? "" : " and not the placeholder",
 		                  pd->placeholder, pd->size);
-	there = device_exists(x->c, pd->orig_dev, err);
+	there = still_there(x->c, pd->orig_dev, err);
 	if (there < 0)
 		return -1;
 	if (there)
