@@ -216,6 +216,8 @@ int plan_build(const struct vm_inventory *inv, const struct profile *prof, struc
 void plan_free(struct plan *plan);
 const char *plan_verdict_str(enum plan_verdict v);
 const char *step_kind_str(enum step_kind k);
+
+/* src/plan_print.c: presenting a plan */
 void plan_step_describe(const struct plan_step *s, char *buf, size_t len);
 json_t *plan_to_json(const struct plan *plan);
 void plan_print(FILE *f, const struct plan *plan);
