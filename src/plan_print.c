@@ -9,7 +9,13 @@
 
 #include "qremap/plan.h"
 
-/* "cmd {compact args}" into @buf. */
+/**
+ * qmp_text() - a QMP command as one line: "cmd {compact args}"
+ * @cmd:	command
+ * @args:	its arguments, or NULL for none
+ * @buf:	result, keys sorted: the line doesn't depend on the packing order
+ * @len:	size of @buf
+ */
 static void qmp_text(const char *cmd, json_t *args, char *buf, size_t len)
 {
 	_cleanup_free_ char *a = args ? json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
@@ -35,6 +41,13 @@ void plan_step_describe(const struct plan_step *s, char *buf, size_t len)
 		buf[0] = '\0';
 }
 
+/**
+ * qmp_json() - a QMP command as the object that is sent
+ * @cmd:	command
+ * @args:	its arguments (a new reference is taken), or NULL for none
+ *
+ * Return: new reference: {"execute": CMD, "arguments": ARGS}
+ */
 static json_t *qmp_json(const char *cmd, json_t *args)
 {
 	json_t *o = json_pack("{s:s}", "execute", cmd);
