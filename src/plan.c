@@ -926,48 +926,43 @@ void plan_free(struct plan *plan)
 	memset(plan, 0, sizeof(*plan));
 }
 
+static const char *const plan_verdict_names[] = {
+        [PLAN_READY] = "ready",
+        [PLAN_NOTHING] = "nothing-to-do",
+        [PLAN_REFUSED] = "refused",
+};
+
 /**
  * plan_verdict_str() - a verdict's name, as in JSON
  * @v:	verdict
  *
- * Return: static string
+ * Return: static string, "?" for a value that is no verdict
  */
 const char *plan_verdict_str(enum plan_verdict v)
 {
-	switch (v) {
-	case PLAN_READY:
-		return "ready";
-	case PLAN_NOTHING:
-		return "nothing-to-do";
-	case PLAN_REFUSED:
-		return "refused";
-	}
-	return "?";
+	return (size_t)v < ARRAY_SIZE(plan_verdict_names) && plan_verdict_names[v]
+	               ? plan_verdict_names[v]
+	               : "?";
 }
+
+static const char *const step_kind_names[] = {
+        [STEP_TAP_QUEUE] = "tap-queue",
+        [STEP_QMP] = "qmp",
+        [STEP_DEVICE_DEL] = "device-del",
+        [STEP_TAP_DETACH] = "tap-detach",
+        [STEP_RESET] = "reset",
+        [STEP_VERIFY_NIC] = "verify-nic",
+        [STEP_VERIFY_DISK] = "verify-disk",
+};
 
 /**
  * step_kind_str() - a step kind's name, as in JSON
  * @k:	kind
  *
- * Return: static string
+ * Return: static string, "?" for a value that is no kind
  */
 const char *step_kind_str(enum step_kind k)
 {
-	switch (k) {
-	case STEP_TAP_QUEUE:
-		return "tap-queue";
-	case STEP_QMP:
-		return "qmp";
-	case STEP_DEVICE_DEL:
-		return "device-del";
-	case STEP_TAP_DETACH:
-		return "tap-detach";
-	case STEP_RESET:
-		return "reset";
-	case STEP_VERIFY_NIC:
-		return "verify-nic";
-	case STEP_VERIFY_DISK:
-		return "verify-disk";
-	}
-	return "?";
+	return (size_t)k < ARRAY_SIZE(step_kind_names) && step_kind_names[k] ? step_kind_names[k]
+	                                                                     : "?";
 }
