@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * qremap - remap Incus/QEMU devices for guests without PCI hotplug
- *
- * plan.h - the planner: from a VM's inventory and a profile, the exact list
- * of steps that remaps it, each step with its undo.
+ * qremap - plan.h: the planner: from a VM's inventory and a profile, the
+ * exact list of steps that remaps it, each step with its undo.
  *
  * A plan has two phases. Phase A only adds things beside what Incus made
  * (a fresh tap queue, a new netdev, a usb-net frontend, a null block node, a
