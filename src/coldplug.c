@@ -496,23 +496,20 @@ void coldplug_free(struct coldplug *cp)
 	memset(cp, 0, sizeof(*cp));
 }
 
+static const char *const group_names[] = {
+        [CP_DRIVE] = "drive",     [CP_NETDEV] = "netdev", [CP_DEVICE] = "device",
+        [CP_CHARDEV] = "chardev", [CP_MON] = "mon",       [CP_GLOBAL] = "global",
+};
+
+/**
+ * group_name() - a QEMU option group's name, as in arguments, sections and JSON
+ * @k:	group
+ *
+ * Return: static string ("device" for -device), "?" for a value that is no group
+ */
 static const char *group_name(enum cp_kind k)
 {
-	switch (k) {
-	case CP_DRIVE:
-		return "drive";
-	case CP_NETDEV:
-		return "netdev";
-	case CP_DEVICE:
-		return "device";
-	case CP_CHARDEV:
-		return "chardev";
-	case CP_MON:
-		return "mon";
-	case CP_GLOBAL:
-		return "global";
-	}
-	return "?";
+	return (size_t)k < ARRAY_SIZE(group_names) && group_names[k] ? group_names[k] : "?";
 }
 
 /* A value in QEMU's option syntax: ',' is doubled. */

@@ -171,17 +171,18 @@ static int map_fields(const struct loader *ld, const struct ynode *map, const st
 		size_t f;
 
 		if (k->kind != Y_SCALAR)
-			return perr(ld, k->at, "a key %s is %s; keys are plain words, as in %s",
-			            where, kind_str(k), fields[0].example);
+			return ytree_err(ld, k->at,
+			                 "a key %s is %s; keys are plain words, as in %s", where,
+			                 kind_str(k), fields[0].example);
 		for (f = 0; f < n; f++)
 			if (!strcmp(k->value, fields[f].key))
 				break;
 		if (f < n) {
 			if (slots[f].key)
-				return perr(ld, k->at,
-				            "duplicate key \"%s\" (first at line %u); "
-				            "remove one of them",
-				            fields[f].key, slots[f].key->at.line);
+				return ytree_err(ld, k->at,
+				                 "duplicate key \"%s\" (first at line %u); "
+				                 "remove one of them",
+				                 fields[f].key, slots[f].key->at.line);
 			slots[f].key = k;
 			slots[f].val = v;
 			continue;
@@ -195,10 +196,11 @@ static int map_fields(const struct loader *ld, const struct ynode *map, const st
 			}
 		}
 		if (best)
-			return perr(ld, k->at, "unknown key \"%.64s\" %s; did you mean \"%s\"?",
-			            k->value, where, best);
-		return perr(ld, k->at, "unknown key \"%.64s\" %s; allowed keys: %s", k->value,
-		            where, join_keys(fields, n, keys, sizeof(keys)));
+			return ytree_err(ld, k->at,
+			                 "unknown key \"%.64s\" %s; did you mean \"%s\"?", k->value,
+			                 where, best);
+		return ytree_err(ld, k->at, "unknown key \"%.64s\" %s; allowed keys: %s", k->value,
+		                 where, join_keys(fields, n, keys, sizeof(keys)));
 	}
 	return 0;
 }
@@ -223,8 +225,8 @@ static int want_kind(const struct loader *ld, const struct slot *s, const struct
 
 	if (s->val->kind == kind && !is_null(s->val))
 		return 0;
-	return perr(ld, s->val->at, "\"%s\" must be %s, not %s; for example: %s", f->key,
-	            names[kind], kind_str(s->val), f->example);
+	return ytree_err(ld, s->val->at, "\"%s\" must be %s, not %s; for example: %s", f->key,
+	                 names[kind], kind_str(s->val), f->example);
 }
 
 /**
@@ -243,11 +245,11 @@ static int get_string(const struct loader *ld, const struct slot *s, const struc
 	if (want_kind(ld, s, f, Y_SCALAR) < 0)
 		return -1;
 	if (strlen(s->val->value) != s->val->len)
-		return perr(ld, s->val->at, "\"%s\" contains a NUL character; remove the \"\\0\"",
-		            f->key);
+		return ytree_err(ld, s->val->at,
+		                 "\"%s\" contains a NUL character; remove the \"\\0\"", f->key);
 	if (!str_copy(dst, size, s->val->value))
-		return perr(ld, s->val->at, "\"%s\" is longer than %zu characters; shorten it",
-		            f->key, size - 1);
+		return ytree_err(ld, s->val->at, "\"%s\" is longer than %zu characters; shorten it",
+		                 f->key, size - 1);
 	return 0;
 }
 
@@ -273,33 +275,34 @@ static int node_uint(const struct loader *ld, const struct ynode *n, const struc
 	unsigned long long v;
 	bool neg = false;
 
-	/* Defined on every path: perr() is variadic, so the static analyzer
+	/* Defined on every path: ytree_err() is variadic, so the static analyzer
 	 * doesn't step into it and can't know it always returns -1; it would
 	 * follow callers that read @out after a failure.
 	 */
 	*out = 0;
 	if (n->kind != Y_SCALAR || is_null(n))
-		return perr(ld, n->at, "\"%s\" must be an integer, not %s; for example: %s", f->key,
-		            kind_str(n), f->example);
+		return ytree_err(ld, n->at, "\"%s\" must be an integer, not %s; for example: %s",
+		                 f->key, kind_str(n), f->example);
 	if (!n->quoted && *digits == '-') {
 		neg = true;
 		digits++;
 	}
 	if (!*digits || strspn(digits, "0123456789") != strlen(digits) ||
 	    strlen(n->value) != n->len) {
-		return perr(ld, n->at, "\"%s\" value \"%.40s\" is not an integer; for example: %s",
-		            f->key, n->value, f->example);
+		return ytree_err(ld, n->at,
+		                 "\"%s\" value \"%.40s\" is not an integer; for example: %s",
+		                 f->key, n->value, f->example);
 	}
 	if (n->quoted)
-		return perr(ld, n->at,
-		            "\"%s\" value \"%.40s\" is quoted, so it is a string; "
-		            "remove the quotes",
-		            f->key, n->value);
+		return ytree_err(ld, n->at,
+		                 "\"%s\" value \"%.40s\" is quoted, so it is a string; "
+		                 "remove the quotes",
+		                 f->key, n->value);
 	if (neg || parse_uint(digits, max, &v) < 0 || v < min)
-		return perr(ld, n->at,
-		            "\"%s\" value %.40s is out of range; use a whole number "
-		            "from %llu to %llu",
-		            f->key, n->value, min, max);
+		return ytree_err(ld, n->at,
+		                 "\"%s\" value %.40s is out of range; use a whole number "
+		                 "from %llu to %llu",
+		                 f->key, n->value, min, max);
 	*out = v;
 	return 0;
 }
@@ -356,8 +359,8 @@ static int get_enum(const struct loader *ld, const struct slot *s, const struct 
 	for (size_t i = 0; i < n && off < sizeof(allowed); i++)
 		off += (size_t)snprintf(allowed + off, sizeof(allowed) - off, "%s%s", i ? ", " : "",
 		                        names[i]);
-	return perr(ld, s->val->at, "\"%s\" value \"%.40s\" is not valid; use one of: %s", f->key,
-	            s->val->value, allowed);
+	return ytree_err(ld, s->val->at, "\"%s\" value \"%.40s\" is not valid; use one of: %s",
+	                 f->key, s->val->value, allowed);
 }
 
 /**
@@ -395,10 +398,10 @@ static int check_qdev_id(const struct loader *ld, const struct ynode *n, const s
 {
 	if (!n->value[0] || valid_qdev_id(n->value))
 		return 0;
-	return perr(ld, n->at,
-	            "\"%s\" value \"%.64s\" is not a valid QEMU id; ids start with a "
-	            "letter and hold only letters, digits, \"-\", \".\" and \"_\"",
-	            f->key, n->value);
+	return ytree_err(ld, n->at,
+	                 "\"%s\" value \"%.64s\" is not a valid QEMU id; ids start with a "
+	                 "letter and hold only letters, digits, \"-\", \".\" and \"_\"",
+	                 f->key, n->value);
 }
 
 /**
@@ -437,10 +440,10 @@ static int check_not_for(const struct loader *ld, const struct slot *s, const st
 {
 	if (!s->key)
 		return 0;
-	return perr(ld, s->key->at,
-	            "\"%s\" does not apply to \"to: %s\"; remove it, or set "
-	            "\"to: %s\"",
-	            f->key, target, needs);
+	return ytree_err(ld, s->key->at,
+	                 "\"%s\" does not apply to \"to: %s\"; remove it, or set "
+	                 "\"to: %s\"",
+	                 f->key, target, needs);
 }
 
 /**
@@ -455,8 +458,8 @@ static int check_not_for(const struct loader *ld, const struct slot *s, const st
 static int missing(const struct loader *ld, struct profile_mark at, const struct field *f,
                    const char *where)
 {
-	return perr(ld, at, "missing required key \"%s\" %s; add it, for example: %s", f->key,
-	            where, f->example);
+	return ytree_err(ld, at, "missing required key \"%s\" %s; add it, for example: %s", f->key,
+	                 where, f->example);
 }
 
 /**
@@ -476,7 +479,7 @@ static int get_list(const struct loader *ld, const struct slot *s, const struct 
 	if (want_kind(ld, s, f, Y_SEQ) < 0)
 		return -1;
 	if (s->val->n > max)
-		return perr(ld, s->val->kids[max]->at, "more than %zu %s; %s", max, what, fix);
+		return ytree_err(ld, s->val->kids[max]->at, "more than %zu %s; %s", max, what, fix);
 	return 0;
 }
 
@@ -548,7 +551,8 @@ static int get_match(const struct loader *ld, const struct slot *s, const struct
 	if (get_string(ld, s, f, dst, PROFILE_ID_MAX) < 0)
 		return -1;
 	if (!dst[0])
-		return perr(ld, s->val->at, "\"match\" is empty; use \"*\" to match every device");
+		return ytree_err(ld, s->val->at,
+		                 "\"match\" is empty; use \"*\" to match every device");
 	return 0;
 }
 
@@ -618,9 +622,9 @@ static int get_ports(const struct loader *ld, const struct slot *s, const struct
 			return -1;
 		for (size_t j = 0; j < i; j++)
 			if (ports[j] == p)
-				return perr(ld, l->kids[i]->at,
-				            "port %llu is listed twice in \"ports\"; remove one",
-				            p);
+				return ytree_err(
+				        ld, l->kids[i]->at,
+				        "port %llu is listed twice in \"ports\"; remove one", p);
 		ports[(*n)++] = (unsigned)p;
 	}
 	return 0;
@@ -653,17 +657,17 @@ static int get_placeholders(const struct loader *ld, const struct slot *s, const
 			return -1;
 		/* "" means "the default" for ahci:, but here it names nothing */
 		if (!d[0] || !valid_qdev_id(d))
-			return perr(ld, l->kids[i]->at,
-			            "\"placeholders\" value \"%.64s\" is not a valid QEMU "
-			            "id; ids start with a letter and hold only letters, "
-			            "digits, \"-\", \".\" and \"_\"",
-			            d);
+			return ytree_err(ld, l->kids[i]->at,
+			                 "\"placeholders\" value \"%.64s\" is not a valid QEMU "
+			                 "id; ids start with a letter and hold only letters, "
+			                 "digits, \"-\", \".\" and \"_\"",
+			                 d);
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(dst[j], d))
-				return perr(ld, l->kids[i]->at,
-				            "placeholder \"%s\" is listed twice in "
-				            "\"placeholders\"; remove one",
-				            d);
+				return ytree_err(ld, l->kids[i]->at,
+				                 "placeholder \"%s\" is listed twice in "
+				                 "\"placeholders\"; remove one",
+				                 d);
 		(*n)++;
 	}
 	return 0;
@@ -719,10 +723,10 @@ static int load_nic_rule(const struct loader *ld, const struct ynode *n, struct 
 	int v = 0;
 
 	if (n->kind != Y_MAP)
-		return perr(ld, n->at,
-		            "a nics rule must be a mapping, not %s; for example: "
-		            "- {match: \"*\", to: usb-net}",
-		            kind_str(n));
+		return ytree_err(ld, n->at,
+		                 "a nics rule must be a mapping, not %s; for example: "
+		                 "- {match: \"*\", to: usb-net}",
+		                 kind_str(n));
 	if (map_fields(ld, n, nic_fields, NIC_N, where, s) < 0)
 		return -1;
 	r->at = n->at;
@@ -798,10 +802,10 @@ static int load_disk_rule(const struct loader *ld, const struct ynode *n, struct
 	int v = 0;
 
 	if (n->kind != Y_MAP)
-		return perr(ld, n->at,
-		            "a disks rule must be a mapping, not %s; for example: "
-		            "- {match: \"*\", to: sata}",
-		            kind_str(n));
+		return ytree_err(ld, n->at,
+		                 "a disks rule must be a mapping, not %s; for example: "
+		                 "- {match: \"*\", to: sata}",
+		                 kind_str(n));
 	if (map_fields(ld, n, disk_fields, DISK_N, where, s) < 0)
 		return -1;
 	r->at = n->at;
@@ -873,11 +877,11 @@ static int check_version(const struct loader *ld, const struct ynode *top)
 		if (node_uint(ld, val, f, 0, INT_MAX, &v) < 0)
 			return -1;
 		if (v != PROFILE_SCHEMA_VERSION)
-			return perr(ld, val->at,
-			            "unsupported qremap_profile %llu: this qremap "
-			            "reads only qremap_profile: %d; convert the "
-			            "profile, or use a newer qremap",
-			            v, PROFILE_SCHEMA_VERSION);
+			return ytree_err(ld, val->at,
+			                 "unsupported qremap_profile %llu: this qremap "
+			                 "reads only qremap_profile: %d; convert the "
+			                 "profile, or use a newer qremap",
+			                 v, PROFILE_SCHEMA_VERSION);
 		return 0;
 	}
 	return missing(ld, top->at, f, "at the top level");
@@ -896,7 +900,7 @@ static int load_top(const struct loader *ld, const struct ynode *top, struct pro
 	static const char where[] = "at the top level";
 	struct slot s[TOP_N], u[UNPLUG_N], t[TO_N];
 	/* 0, as in the rule loaders: get_enum() sets v whenever it returns 0,
-	 * but clang-tidy's analyzer can't see that perr() (yaml_tree.c) always
+	 * but clang-tidy's analyzer can't see that ytree_err() (yaml_tree.c) always
 	 * returns -1, and would follow a failure on to read v unset
 	 */
 	int v = 0;
@@ -904,15 +908,15 @@ static int load_top(const struct loader *ld, const struct ynode *top, struct pro
 	if (!top || is_null(top)) {
 		struct profile_mark at = top ? top->at : (struct profile_mark){1, 1};
 
-		return perr(ld, at,
-		            "the profile is empty; start it with \"qremap_profile: 1\" "
-		            "and \"name: ...\" (see docs/profiles.md)");
+		return ytree_err(ld, at,
+		                 "the profile is empty; start it with \"qremap_profile: 1\" "
+		                 "and \"name: ...\" (see docs/profiles.md)");
 	}
 	if (top->kind != Y_MAP)
-		return perr(ld, top->at,
-		            "the profile must be a mapping of keys, not %s; start it "
-		            "with \"qremap_profile: 1\" and \"name: ...\"",
-		            kind_str(top));
+		return ytree_err(ld, top->at,
+		                 "the profile must be a mapping of keys, not %s; start it "
+		                 "with \"qremap_profile: 1\" and \"name: ...\"",
+		                 kind_str(top));
 	if (check_version(ld, top) < 0 || map_fields(ld, top, top_fields, TOP_N, where, s) < 0)
 		return -1;
 
@@ -921,7 +925,7 @@ static int load_top(const struct loader *ld, const struct ynode *top, struct pro
 	if (get_string(ld, &s[TOP_NAME], &top_fields[TOP_NAME], p->name, sizeof(p->name)) < 0)
 		return -1;
 	if (!valid_name(p->name))
-		return perr(
+		return ytree_err(
 		        ld, s[TOP_NAME].val->at,
 		        "\"name\" value \"%s\" is not a valid profile name; use lower-case "
 		        "letters, digits, \".\", \"_\" and \"-\", starting with a letter or digit",
@@ -1005,15 +1009,16 @@ static int load_top(const struct loader *ld, const struct ynode *top, struct pro
 static int load(const char *label, const char *path, const char *yaml, size_t len,
                 struct profile *p, struct qr_error *err)
 {
-	_cleanup_(ynode_freep) struct ynode *root = NULL;
+	_cleanup_(ytree_freep) struct ynode *root = NULL;
 	_cleanup_free_ struct profile *tmp = NULL;
 	struct loader ld = {.label = label, .text = yaml, .len = len, .err = err};
 
 	if (len > PROFILE_MAX_BYTES)
-		return perr(&ld, (struct profile_mark){1, 1},
-		            "the profile is larger than %zu bytes; profiles are small text files, "
-		            "check the file name",
-		            PROFILE_MAX_BYTES);
+		return ytree_err(
+		        &ld, (struct profile_mark){1, 1},
+		        "the profile is larger than %zu bytes; profiles are small text files, "
+		        "check the file name",
+		        PROFILE_MAX_BYTES);
 	/* built aside so that @p is untouched when loading fails */
 	tmp = calloc(1, sizeof(*tmp));
 	if (!tmp)
@@ -1021,7 +1026,7 @@ static int load(const char *label, const char *path, const char *yaml, size_t le
 	if (!str_copy(tmp->path, sizeof(tmp->path), path))
 		return qr_err_set(err, QR_ERR_INVALID, "%s: profile path longer than %zu bytes",
 		                  label, sizeof(tmp->path) - 1);
-	if (build_tree(&ld, &root) < 0 || load_top(&ld, root, tmp) < 0)
+	if (ytree_build(&ld, &root) < 0 || load_top(&ld, root, tmp) < 0)
 		return -1;
 	memcpy(p, tmp, sizeof(*p));
 	return 0;

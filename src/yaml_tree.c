@@ -7,7 +7,7 @@
  * rejects what the schema never needs and what would make line numbers lie:
  * several documents, anchors and aliases, tags, nesting deeper than the
  * schema. libyaml's own errors become "FILE:LINE:COL: what is wrong; how to
- * fix it", the form perr() gives every profile message, here and in the
+ * fix it", the form ytree_err() gives every profile message, here and in the
  * schema alike. The messages speak of profiles: they are this tree's only
  * use.
  */
@@ -32,7 +32,7 @@
  * ynode_free() - free a node and everything under it
  * @n:	node, may be NULL
  *
- * Recursive, to a depth of at most YAML_MAX_DEPTH: build_tree() refuses
+ * Recursive, to a depth of at most YAML_MAX_DEPTH: ytree_build() refuses
  * anything nested deeper.
  */
 static void ynode_free(struct ynode *n) /* NOLINT(misc-no-recursion): bounded */
@@ -47,10 +47,10 @@ static void ynode_free(struct ynode *n) /* NOLINT(misc-no-recursion): bounded */
 }
 
 /**
- * ynode_freep() - ynode_free() for a _cleanup_ variable
+ * ytree_freep() - ynode_free() for a _cleanup_ variable
  * @p:	address of the node pointer
  */
-void ynode_freep(struct ynode **p)
+void ytree_freep(struct ynode **p)
 {
 	ynode_free(*p);
 }
@@ -72,7 +72,7 @@ static struct profile_mark mark_of(yaml_mark_t m)
 }
 
 /**
- * perr() - fill the error object with "LABEL:LINE:COL: message"
+ * ytree_err() - fill the error object with "LABEL:LINE:COL: message"
  * @ld:		loader, for the label and error object
  * @at:		where the problem is
  * @fmt:	"what is wrong; how to fix it", printf-style
@@ -82,7 +82,7 @@ static struct profile_mark mark_of(yaml_mark_t m)
  *
  * Return: -1
  */
-int perr(const struct loader *ld, struct profile_mark at, const char *fmt, ...)
+int ytree_err(const struct loader *ld, struct profile_mark at, const char *fmt, ...)
 {
 	char what[QR_ERR_MSG_MAX];
 	va_list ap;
@@ -133,8 +133,8 @@ static int syntax_error(const struct loader *ld, const yaml_parser_t *parser)
 	case YAML_MEMORY_ERROR:
 		return qr_err_sys(ld->err, ENOMEM, "%s: parsing YAML", ld->label);
 	case YAML_READER_ERROR:
-		return perr(ld, offset_mark(ld, parser->problem_offset),
-		            "not valid text: %s; save the profile as UTF-8", problem);
+		return ytree_err(ld, offset_mark(ld, parser->problem_offset),
+		                 "not valid text: %s; save the profile as UTF-8", problem);
 	default:
 		break;
 	}
@@ -142,14 +142,15 @@ static int syntax_error(const struct loader *ld, const yaml_parser_t *parser)
 	 * that cannot start any token") doesn't say what the character is.
 	 */
 	if (parser->problem_mark.index < ld->len && ld->text[parser->problem_mark.index] == '\t')
-		return perr(ld, at, "tab character in indentation; YAML indents with spaces only");
+		return ytree_err(ld, at,
+		                 "tab character in indentation; YAML indents with spaces only");
 	if (parser->context)
-		return perr(ld, at,
-		            "YAML syntax error: %s (%s at line %zu); check indentation, "
-		            "colons and quotes here",
-		            problem, parser->context, parser->context_mark.line + 1);
-	return perr(ld, at, "YAML syntax error: %s; check indentation, colons and quotes here",
-	            problem);
+		return ytree_err(ld, at,
+		                 "YAML syntax error: %s (%s at line %zu); check indentation, "
+		                 "colons and quotes here",
+		                 problem, parser->context, parser->context_mark.line + 1);
+	return ytree_err(ld, at, "YAML syntax error: %s; check indentation, colons and quotes here",
+	                 problem);
 }
 
 /**
@@ -209,16 +210,16 @@ static int check_event(const struct loader *ld, const yaml_event_t *ev, unsigned
 	switch (ev->type) {
 	case YAML_DOCUMENT_START_EVENT:
 		if (++*docs > 1)
-			return perr(ld, at,
-			            "a second YAML document; a profile is a single "
-			            "document: remove the \"---\" and what follows, "
-			            "or move it to its own file");
+			return ytree_err(ld, at,
+			                 "a second YAML document; a profile is a single "
+			                 "document: remove the \"---\" and what follows, "
+			                 "or move it to its own file");
 		return 0;
 	case YAML_ALIAS_EVENT:
-		return perr(ld, at,
-		            "YAML alias \"*%s\"; profiles don't support anchors and "
-		            "aliases: write the value out in full",
-		            (const char *)ev->data.alias.anchor);
+		return ytree_err(ld, at,
+		                 "YAML alias \"*%s\"; profiles don't support anchors and "
+		                 "aliases: write the value out in full",
+		                 (const char *)ev->data.alias.anchor);
 	case YAML_SCALAR_EVENT:
 		anchor = ev->data.scalar.anchor;
 		tag = ev->data.scalar.tag;
@@ -235,29 +236,29 @@ static int check_event(const struct loader *ld, const yaml_event_t *ev, unsigned
 		return 0;
 	}
 	if (anchor)
-		return perr(ld, at,
-		            "YAML anchor \"&%s\"; profiles don't support anchors and "
-		            "aliases: remove it and write values out in full",
-		            (const char *)anchor);
+		return ytree_err(ld, at,
+		                 "YAML anchor \"&%s\"; profiles don't support anchors and "
+		                 "aliases: remove it and write values out in full",
+		                 (const char *)anchor);
 	/* libyaml hands over "!!int" expanded; show it as it was written */
 	if (tag && str_has_prefix((const char *)tag, "tag:yaml.org,2002:"))
-		return perr(ld, at, "YAML tag \"!!%s\"; profiles don't use tags: remove it",
-		            (const char *)tag + strlen("tag:yaml.org,2002:"));
+		return ytree_err(ld, at, "YAML tag \"!!%s\"; profiles don't use tags: remove it",
+		                 (const char *)tag + strlen("tag:yaml.org,2002:"));
 	if (tag)
-		return perr(ld, at, "YAML tag \"%s\"; profiles don't use tags: remove it",
-		            (const char *)tag);
+		return ytree_err(ld, at, "YAML tag \"%s\"; profiles don't use tags: remove it",
+		                 (const char *)tag);
 	return 0;
 }
 
 /**
- * build_tree() - parse YAML text into a tree of nodes
+ * ytree_build() - parse YAML text into a tree of nodes
  * @ld:		loader holding the text
  * @root:	the document's root node, NULL for an empty stream; owned by
- *		the caller also after a failure (ynode_freep())
+ *		the caller also after a failure (ytree_freep())
  *
  * Return: 0 on success, -1 on a syntax error or a refused YAML feature
  */
-int build_tree(const struct loader *ld, struct ynode **root)
+int ytree_build(const struct loader *ld, struct ynode **root)
 {
 	_cleanup_(yaml_parser_delete) yaml_parser_t parser;
 	struct ynode *stack[YAML_MAX_DEPTH];
@@ -301,10 +302,10 @@ int build_tree(const struct loader *ld, struct ynode **root)
 		case YAML_SEQUENCE_START_EVENT:
 		case YAML_MAPPING_START_EVENT:
 			if (depth == YAML_MAX_DEPTH)
-				return perr(ld, at,
-				            "nested deeper than %d levels; profiles nest "
-				            "at most 4 levels deep (see docs/profiles.md)",
-				            YAML_MAX_DEPTH);
+				return ytree_err(ld, at,
+				                 "nested deeper than %d levels; profiles nest "
+				                 "at most 4 levels deep (see docs/profiles.md)",
+				                 YAML_MAX_DEPTH);
 			n = ynode_new(parent, ev.type == YAML_MAPPING_START_EVENT ? Y_MAP : Y_SEQ,
 			              at);
 			if (!n)
@@ -319,7 +320,7 @@ int build_tree(const struct loader *ld, struct ynode **root)
 			 * didn't, depth would wrap and index stack[] far out
 			 */
 			if (!depth)
-				return perr(ld, at, "unbalanced YAML events (a libyaml bug)");
+				return ytree_err(ld, at, "unbalanced YAML events (a libyaml bug)");
 			depth--;
 			break;
 		default:

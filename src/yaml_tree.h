@@ -65,8 +65,8 @@ struct loader {
 	struct qr_error *err;
 };
 
-void ynode_freep(struct ynode **p);
-int perr(const struct loader *ld, struct profile_mark at, const char *fmt, ...) _printf_(3, 4);
-int build_tree(const struct loader *ld, struct ynode **root);
+void ytree_freep(struct ynode **p);
+int ytree_err(const struct loader *ld, struct profile_mark at, const char *fmt, ...) _printf_(3, 4);
+int ytree_build(const struct loader *ld, struct ynode **root);
 
 #endif /* QREMAP_YAML_TREE_H */

@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * qremap - remap Incus/QEMU devices for guests without PCI hotplug
- *
- * coldplug.h - what must exist when QEMU starts for a profile to apply:
- * controllers, exact-size SATA placeholders, virtio-blk placeholders, NIC
- * placeholders on net hubs, qremap's own monitor, globals.
+ * qremap - coldplug.h: what must exist when QEMU starts for a profile to
+ * apply: controllers, exact-size SATA placeholders, virtio-blk placeholders,
+ * NIC placeholders on net hubs, qremap's own monitor, globals.
  *
  * Computed from a VM's Incus devices (its inventory) and a profile; printed
  * as QEMU arguments or as a -readconfig / Incus raw.qemu.conf fragment. The

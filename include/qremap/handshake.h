@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * qremap - remap Incus/QEMU devices for guests without PCI hotplug
- *
- * handshake.h - how Incus's pre-start stage and qremapd agree that the
- * devices are in and the remap is done, with nothing but QMP.
+ * qremap - handshake.h: how Incus's pre-start stage and qremapd agree that
+ * the devices are in and the remap is done, with nothing but QMP.
  *
  * Incus can't run a program for a VM; its raw.qemu.scriptlet can only make
  * QMP calls, can't sleep and has no while loop (docs/facts.md §2). And QEMU runs

@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * qremap - remap Incus/QEMU devices for guests without PCI hotplug
- *
- * peer.h - which Incus VM, if any, is at the other end of a connection to
- * qremapd.
+ * qremap - peer.h: which Incus VM, if any, is at the other end of a
+ * connection to qremapd.
  *
  * qremapd's socket must accept QEMU running as nobody, so any local user can
  * connect to it; nothing the peer says (its -name, query-name, its messages)

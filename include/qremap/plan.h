@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * qremap - remap Incus/QEMU devices for guests without PCI hotplug
- *
- * plan.h - the planner: from a VM's inventory and a profile, the exact list
- * of steps that remaps it, each step with its undo.
+ * qremap - plan.h: the planner: from a VM's inventory and a profile, the
+ * exact list of steps that remaps it, each step with its undo.
  *
  * A plan has two phases. Phase A only adds things beside what Incus made
  * (a fresh tap queue, a new netdev, a usb-net frontend, a null block node, a
@@ -216,6 +214,8 @@ int plan_build(const struct vm_inventory *inv, const struct profile *prof, struc
 void plan_free(struct plan *plan);
 const char *plan_verdict_str(enum plan_verdict v);
 const char *step_kind_str(enum step_kind k);
+
+/* src/plan_print.c: presenting a plan */
 void plan_step_describe(const struct plan_step *s, char *buf, size_t len);
 json_t *plan_to_json(const struct plan *plan);
 void plan_print(FILE *f, const struct plan *plan);

@@ -107,9 +107,11 @@ struct remap_report {
 int remap_apply(struct qmp_client *c, const struct plan *plan, const struct remap_opts *opts,
                 struct remap_report *rep);
 void remap_report_free(struct remap_report *rep);
-json_t *remap_report_to_json(const struct remap_report *rep, const struct plan *plan);
-void remap_report_print(FILE *f, const struct remap_report *rep, const struct plan *plan);
 const char *remap_outcome_str(enum remap_outcome o);
 const char *step_result_str(enum step_result r);
+
+/* src/remap_report.c: presenting a report */
+json_t *remap_report_to_json(const struct remap_report *rep, const struct plan *plan);
+void remap_report_print(FILE *f, const struct remap_report *rep, const struct plan *plan);
 
 #endif /* QREMAP_REMAP_H */
