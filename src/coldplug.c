@@ -25,8 +25,9 @@ static struct cp_item *item_new(struct coldplug *cp, enum cp_kind kind, const ch
 	it = &n[cp->n++];
 	memset(it, 0, sizeof(*it));
 	it->kind = kind;
-	snprintf(it->id, sizeof(it->id), "%s", id);
-	snprintf(it->why, sizeof(it->why), "%s", why);
+	/* ids are bounded where they come from; a reason is cut if long */
+	str_copy(it->id, sizeof(it->id), id);
+	str_copy(it->why, sizeof(it->why), why);
 	return it;
 }
 

@@ -526,7 +526,7 @@ static const char *const disk_target_order[] = {"sata", "virtio-blk", "usb-stora
 static int get_target(const struct loader *ld, const struct slot *s, const struct field *f,
                       const char *const *order, const char *const *names, size_t n, int *out)
 {
-	int i;
+	int i = 0;
 
 	if (get_enum(ld, s, f, order, n, &i) < 0)
 		return -1;
