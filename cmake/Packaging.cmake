@@ -57,8 +57,21 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)    # qremap_VERSION_ARCH.deb
 # installed already; a plain Depends, as lintian wants for a script that
 # may call it). Incus is recommended, not required:
 # qremap inspect/remap/config work on any QEMU; only qremapd needs Incus.
+# libcurl is opened with dlopen() (include/qremap/curl_lib.h), which
+# dpkg-shlibdeps can't see: its package is named here, found the way dpkg
+# knows it (libcurl4 on Debian 12, libcurl4t64 on 13).
+set(QREMAP_CURL_PACKAGE libcurl4)
+find_library(QREMAP_CURL_SO NAMES libcurl.so.4)
+if(QREMAP_CURL_SO)
+  get_filename_component(_curl_real "${QREMAP_CURL_SO}" REALPATH)
+  execute_process(COMMAND dpkg-query -S "${_curl_real}" OUTPUT_VARIABLE _curl_owner
+                  ERROR_QUIET OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(_curl_owner MATCHES "^([a-z0-9.+-]+)(:[a-z0-9]+)?: ")
+    set(QREMAP_CURL_PACKAGE ${CMAKE_MATCH_1})
+  endif()
+endif()
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS adduser)
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, ${QREMAP_CURL_PACKAGE}")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS incus)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${PROJECT_SOURCE_DIR}/packaging/deb/postinst

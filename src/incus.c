@@ -19,6 +19,7 @@
 #include <curl/curl.h>
 #include <linux/fs.h>
 
+#include "qremap/curl_lib.h"
 #include "qremap/incus.h"
 #include "qremap/names.h"
 
@@ -393,10 +394,10 @@ static bool header_value_ok(const char *v)
 /* Set a libcurl option; on failure fill @err and leave through "out". */
 #define SETOPT(c, opt, val)                                                                        \
 	do {                                                                                       \
-		CURLcode rc_ = curl_easy_setopt(c, opt, val);                                      \
+		CURLcode rc_ = cl->easy_setopt(c, opt, val);                                       \
 		if (rc_ != CURLE_OK) {                                                             \
 			qr_err_set(err, QR_ERR_UNSUPPORTED, "Incus API: libcurl refused %s: %s",   \
-			           #opt, curl_easy_strerror(rc_));                                 \
+			           #opt, cl->easy_strerror(rc_));                                  \
 			goto out;                                                                  \
 		}                                                                                  \
 	} while (0)
@@ -436,6 +437,7 @@ int incus_request(const char *socket, const char *method, const char *path, json
 	char shown[512];
 	CURLcode rc;
 	json_t *resp;
+	const struct curl_lib *cl;
 	CURL *c = NULL;
 	int r = -1;
 
@@ -460,7 +462,10 @@ int incus_request(const char *socket, const char *method, const char *path, json
 		if (!text)
 			return qr_err_sys(err, ENOMEM, "Incus API request body");
 	}
-	c = curl_easy_init();
+	cl = curl_lib(err);
+	if (!cl)
+		return -1;
+	c = cl->easy_init();
 	if (!c)
 		return qr_err_set(err, QR_ERR_SYS, "curl_easy_init failed");
 	SETOPT(c, CURLOPT_NOSIGNAL, 1L);
@@ -486,7 +491,7 @@ int incus_request(const char *socket, const char *method, const char *path, json
 	SETOPT(c, CURLOPT_CONNECTTIMEOUT_MS, (long)INCUS_CONNECT_TIMEOUT_MS);
 	SETOPT(c, CURLOPT_TIMEOUT_MS, timeout);
 	if (text) {
-		h = curl_slist_append(hdr, "Content-Type: application/json");
+		h = cl->slist_append(hdr, "Content-Type: application/json");
 		if (!h)
 			goto oom;
 		hdr = h;
@@ -497,15 +502,15 @@ int incus_request(const char *socket, const char *method, const char *path, json
 			im = NULL;
 			goto oom;
 		}
-		h = curl_slist_append(hdr, im);
+		h = cl->slist_append(hdr, im);
 		if (!h)
 			goto oom;
 		hdr = h;
 	}
 	if (hdr)
 		SETOPT(c, CURLOPT_HTTPHEADER, hdr);
-	rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	rc = cl->easy_perform(c);
+	cl->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	if (rc == CURLE_OPERATION_TIMEDOUT) {
 		qr_err_set(err, QR_ERR_TIMEOUT,
 		           "Incus API %s %s at %s: no answer within %ld ms (connecting: %d ms)",
@@ -525,7 +530,7 @@ int incus_request(const char *socket, const char *method, const char *path, json
 		goto out;
 	}
 	if (rc != CURLE_OK) {
-		qr_err_set(err, QR_ERR_SYS, "Incus API at %s: %s", socket, curl_easy_strerror(rc));
+		qr_err_set(err, QR_ERR_SYS, "Incus API at %s: %s", socket, cl->easy_strerror(rc));
 		goto out;
 	}
 	resp = json_loadb(b.data ? b.data : "", b.len, 0, &jerr);
@@ -555,8 +560,8 @@ int incus_request(const char *socket, const char *method, const char *path, json
 oom:
 	qr_err_sys(err, ENOMEM, "Incus API request");
 out:
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(c);
+	cl->slist_free_all(hdr);
+	cl->easy_cleanup(c);
 	free(b.data);
 	if (r < 0 && etag && etag_len)
 		etag[0] = '\0';

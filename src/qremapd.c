@@ -40,8 +40,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
+#include "qremap/curl_lib.h"
 #include "qremap/handshake.h"
 #include "qremap/incus.h"
 #include "qremap/log.h"
@@ -1114,9 +1113,14 @@ int main(int argc, char **argv)
 		return r < 0 ? 2 : 0;
 	/* jansson and libcurl set up global state lazily; do it before any thread */
 	json_object_seed(0);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		log_error("libcurl failed to initialise");
-		return 1;
+	{
+		struct qr_error e = {0};
+		const struct curl_lib *cl = curl_lib(&e);
+
+		if (!cl || cl->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+			log_error("libcurl failed to initialise%s%s", e.msg[0] ? ": " : "", e.msg);
+			return 1;
+		}
 	}
 	(void)signal(SIGPIPE, SIG_IGN); /* fails only for an invalid signal */
 	sigaction(SIGTERM, &sa, NULL);
