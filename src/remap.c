@@ -63,6 +63,11 @@ struct nic_fds {
  *		awaited together, at the last of a run of removals
  * @n_inflight:	number of @inflight
  * @committed:	a phase-B step has had an effect
+ * @seen:	QEMU's view after the remap, read once for every verification
+ *		step (see read_seen())
+ * @q_block:	index of query-block in @seen
+ * @q_devs:	index of qom-list /machine/peripheral in @seen
+ * @q_net:	index of "info network" in @seen
  */
 struct exec {
 	struct qmp_client *c;
@@ -77,6 +82,8 @@ struct exec {
 	const char **inflight;
 	size_t n_inflight;
 	bool committed;
+	struct qq_batch seen;
+	int q_block, q_devs, q_net;
 };
 
 static double ms_since(const struct timespec *t0)
@@ -191,27 +198,53 @@ static int do_tap_detach(const struct plan_nic *pn, struct nic_fds *n, char *not
 }
 
 /**
+ * read_seen() - what QEMU says once the remap is done, for every verification step
+ * @x:		apply state: fills @x->seen the first time
+ * @err:	error object
+ *
+ * The verification steps come last and change nothing in QEMU, so one
+ * reading serves them all, sent together: "info network" if the plan has
+ * NICs, query-block if it has disks, and qom-list /machine/peripheral. Read
+ * per step, it was two commands for each NIC and each disk, each costing
+ * QEMU about a millisecond (docs/performance.md).
+ *
+ * Return: 0 on success, -1 on failure
+ */
+static int read_seen(struct exec *x, struct qr_error *err)
+{
+	/* A reading from an earlier step stands only while QEMU does: a step
+	 * that asks QEMU nothing must still not report success for a VM that
+	 * has gone (the pidfd says so without a command).
+	 */
+	if (x->seen.n)
+		return (x->proc || x->opts->proc || x->opts->pid > 0) && !need_proc(x, err) ? -1
+		                                                                            : 0;
+	x->q_net = x->q_block = -1;
+	if ((x->plan->n_nics && (x->q_net = qq_add_hmp(&x->seen, "info network", err)) < 0) ||
+	    (x->plan->n_disks && (x->q_block = qq_add(&x->seen, err, "query-block", NULL)) < 0) ||
+	    (x->q_devs = qq_add_qom_list(&x->seen, "/machine/peripheral", err)) < 0 ||
+	    qq_run(x->c, &x->seen, err) < 0) {
+		qq_batch_free(&x->seen);
+		return -1;
+	}
+	return 0;
+}
+
+/**
  * still_there() - whether device @id is still in /machine/peripheral
- * @c:		QMP client
+ * @x:		apply state, read_seen() done
  * @id:		device id
  * @err:	error object
  *
- * Asked after the question before it has its answer, not batched with it:
- * verification stops at the first thing wrong, and QEMU is asked nothing
- * more.
- *
  * Return: 1 if it is, 0 if not, -1 if the list could not be read
  */
-static int still_there(struct qmp_client *c, const char *id, struct qr_error *err)
+static int still_there(const struct exec *x, const char *id, struct qr_error *err)
 {
-	_cleanup_qq_batch_ struct qq_batch b = {0};
 	json_t *arr = NULL;
-	int q;
 
-	if ((q = qq_add_qom_list(&b, "/machine/peripheral", err)) < 0 || qq_run(c, &b, err) < 0 ||
-	    qq_array(&b, q, &arr, err) < 0)
+	if (qq_array(&x->seen, x->q_devs, &arr, err) < 0)
 		return -1;
-	return qq_has_child(&b, q, id);
+	return qq_has_child(&x->seen, x->q_devs, id);
 }
 
 /**
@@ -360,9 +393,8 @@ static int do_verify_nic(struct exec *x, const struct plan_nic *pn, struct nic_f
 	_cleanup_close_ int ns = -1;
 	const struct qr_proc *qemu;
 	unsigned attached, detached, flags;
-	_cleanup_qq_batch_ struct qq_batch b = {0};
 	char ifname[IFNAMSIZ];
-	int fds[8], fd, q_net;
+	int fds[8], fd;
 	const char *text;
 	size_t nfds;
 	bool fresh_detached;
@@ -389,8 +421,7 @@ static int do_verify_nic(struct exec *x, const struct plan_nic *pn, struct nic_f
 	if (nfds != 1)
 		return qr_err_set(err, QR_ERR_STATE, "QEMU holds %zu descriptors for tap %s, not 1",
 		                  nfds, pn->tap);
-	if ((q_net = qq_add_hmp(&b, "info network", err)) < 0 || qq_run(x->c, &b, err) < 0 ||
-	    qq_text(&b, q_net, &text, err) < 0)
+	if (read_seen(x, err) < 0 || qq_text(&x->seen, x->q_net, &text, err) < 0)
 		return -1;
 	fd = netdev_fd(text, pn->new_netdev, err);
 	if (fd == -2)
@@ -399,7 +430,7 @@ static int do_verify_nic(struct exec *x, const struct plan_nic *pn, struct nic_f
 		return qr_err_set(err, QR_ERR_STATE,
 		                  "QEMU's one fd for %s is %d, but netdev %s uses fd %d", pn->tap,
 		                  fds[0], pn->new_netdev, fd);
-	gone = still_there(x->c, pn->orig_dev, err);
+	gone = still_there(x, pn->orig_dev, err);
 	if (gone < 0)
 		return -1;
 	if (gone)
@@ -425,15 +456,13 @@ static int do_verify_nic(struct exec *x, const struct plan_nic *pn, struct nic_f
 static int do_verify_disk(struct exec *x, const struct plan_disk *pd, char *note, size_t len,
                           struct qr_error *err)
 {
-	_cleanup_qq_batch_ struct qq_batch b = {0};
 	_cleanup_free_ struct qq_block *blocks = NULL;
 	unsigned users = 0;
 	bool on_ph = false;
 	size_t n;
-	int q_block, there;
+	int there;
 
-	if ((q_block = qq_add(&b, err, "query-block", NULL)) < 0 || qq_run(x->c, &b, err) < 0 ||
-	    qq_blocks(&b, q_block, &blocks, &n, err) < 0)
+	if (read_seen(x, err) < 0 || qq_blocks(&x->seen, x->q_block, &blocks, &n, err) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		if (!blocks[i].inserted || strcmp(blocks[i].node, pd->node))
@@ -448,7 +477,7 @@ static int do_verify_disk(struct exec *x, const struct plan_disk *pd, char *note
 		                  " bytes",
 		                  pd->node, users, on_ph ? "" : " and not the placeholder",
 		                  pd->placeholder, pd->size);
-	there = still_there(x->c, pd->orig_dev, err);
+	there = still_there(x, pd->orig_dev, err);
 	if (there < 0)
 		return -1;
 	if (there)
@@ -484,6 +513,8 @@ static int run_step(struct exec *x, size_t i, struct qr_error *err)
 		                  i + 1);
 	if (!n && step_uses_nic(s))
 		return qr_err_set(err, QR_ERR_INVALID, "step %zu (%s) has no NIC", i + 1, s->what);
+	if (s->kind != STEP_VERIFY_NIC && s->kind != STEP_VERIFY_DISK)
+		qq_batch_free(&x->seen); /* what QEMU said before this step */
 	switch (s->kind) {
 	case STEP_TAP_QUEUE:
 		return do_tap_queue(x, &x->plan->nics[s->nic], n, err);
@@ -524,6 +555,8 @@ static int undo_step(struct exec *x, size_t i, struct qr_error *err)
 
 	if (!n && step_uses_nic(s))
 		return qr_err_set(err, QR_ERR_INVALID, "step %zu (%s) has no NIC", i + 1, s->what);
+	if (s->kind != STEP_VERIFY_NIC && s->kind != STEP_VERIFY_DISK)
+		qq_batch_free(&x->seen); /* what QEMU said before this step */
 	switch (s->kind) {
 	case STEP_TAP_QUEUE:
 		nic_fds_close(n);
@@ -724,6 +757,7 @@ out:
 	for (size_t i = 0; i < plan->n_nics; i++)
 		nic_fds_close(&x.nics[i]);
 	proc_close(&x.own);
+	qq_batch_free(&x.seen);
 	free(x.nics);
 	free(x.pending);
 	free(x.inflight);
