@@ -147,7 +147,6 @@ static int collect_machine(const struct qq_batch *r1, const struct first_round *
 	 * bridges and root ports (hw/i386/pc_q35.c, hw/acpi/ich9.c).
 	 */
 	inv->hotplug = HOTPLUG_UNKNOWN;
-	acpi[0] = '\0';
 	if (qq_string(r1, q->acpi, acpi, size, &e2) < 0) {
 		log_debug("no ACPI device link: %s", e2.msg);
 		acpi[0] = '\0';

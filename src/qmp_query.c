@@ -355,24 +355,25 @@ int qq_qdevs(const struct qq_batch *b, int i, bool anon, struct qq_qdev **list, 
  * @b:		batch, run
  * @i:		index of a qom-list
  * @name:	child's name (a device id, for /machine/peripheral)
+ * @err:	error object
  *
- * Return: true if it has; false also if the query failed
+ * Return: 1 if it has, 0 if not, -1 if the list could not be read
  */
-bool qq_has_child(const struct qq_batch *b, int i, const char *name)
+int qq_has_child(const struct qq_batch *b, int i, const char *name, struct qr_error *err)
 {
 	json_t *arr = NULL, *item;
 	size_t k;
 
-	if (qq_array(b, i, &arr, NULL) < 0)
-		return false;
+	if (qq_array(b, i, &arr, err) < 0)
+		return -1;
 	json_array_foreach(arr, k, item)
 	{
 		const char *n = json_string_value(json_object_get(item, "name"));
 
 		if (n && !strcmp(n, name))
-			return true;
+			return 1;
 	}
-	return false;
+	return 0;
 }
 
 /**
@@ -454,15 +455,15 @@ int qq_blocks(const struct qq_batch *b, int i, struct qq_block **list, size_t *n
 	json_array_foreach(arr, k, item)
 	{
 		struct qq_block *bl = &(*list)[(*n)++];
-		json_t *ins = json_object_get(item, "inserted");
-		json_t *vs = json_object_get(json_object_get(ins, "image"), "virtual-size");
-		const char *qdev = json_string_value(json_object_get(item, "qdev"));
+		json_t *ins, *vs;
+		const char *qdev;
 
 		if (!json_is_object(item))
 			return qr_err_set(err, QR_ERR_PROTOCOL,
-			                  "query-block: entry %zu is not an "
-			                  "object",
-			                  k);
+			                  "query-block: entry %zu is not an object", k);
+		ins = json_object_get(item, "inserted");
+		vs = json_object_get(json_object_get(ins, "image"), "virtual-size");
+		qdev = json_string_value(json_object_get(item, "qdev"));
 		str_copy(bl->qdev, sizeof(bl->qdev), str_or(qdev, ""));
 		if (bl->qdev[0])
 			qq_qdev_id(bl->qdev, bl->id, sizeof(bl->id));

@@ -231,23 +231,6 @@ static int read_seen(struct exec *x, struct qr_error *err)
 }
 
 /**
- * still_there() - whether device @id is still in /machine/peripheral
- * @x:		apply state, read_seen() done
- * @id:		device id
- * @err:	error object
- *
- * Return: 1 if it is, 0 if not, -1 if the list could not be read
- */
-static int still_there(const struct exec *x, const char *id, struct qr_error *err)
-{
-	json_t *arr = NULL;
-
-	if (qq_array(&x->seen, x->q_devs, &arr, err) < 0)
-		return -1;
-	return qq_has_child(&x->seen, x->q_devs, id);
-}
-
-/**
  * ends_run() - whether step @i ends a run of removals
  * @x:		apply state
  * @i:		a device_del or reset step
@@ -430,7 +413,7 @@ static int do_verify_nic(struct exec *x, const struct plan_nic *pn, struct nic_f
 		return qr_err_set(err, QR_ERR_STATE,
 		                  "QEMU's one fd for %s is %d, but netdev %s uses fd %d", pn->tap,
 		                  fds[0], pn->new_netdev, fd);
-	gone = still_there(x, pn->orig_dev, err);
+	gone = qq_has_child(&x->seen, x->q_devs, pn->orig_dev, err);
 	if (gone < 0)
 		return -1;
 	if (gone)
@@ -477,7 +460,7 @@ static int do_verify_disk(struct exec *x, const struct plan_disk *pd, char *note
 		                  " bytes",
 		                  pd->node, users, on_ph ? "" : " and not the placeholder",
 		                  pd->placeholder, pd->size);
-	there = still_there(x, pd->orig_dev, err);
+	there = qq_has_child(&x->seen, x->q_devs, pd->orig_dev, err);
 	if (there < 0)
 		return -1;
 	if (there)

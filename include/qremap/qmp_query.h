@@ -76,7 +76,7 @@ struct qq_qdev {
 
 int qq_qdevs(const struct qq_batch *b, int i, bool anon, struct qq_qdev **list, size_t *n,
              struct qr_error *err);
-bool qq_has_child(const struct qq_batch *b, int i, const char *name);
+int qq_has_child(const struct qq_batch *b, int i, const char *name, struct qr_error *err);
 void qq_qdev_path(char *buf, size_t size, const char *id, bool anon);
 void qq_qdev_id(const char *qdev, char *id, size_t size);
 bool qq_qdev_is(const char *qdev, const char *id);
