@@ -1223,6 +1223,31 @@ int qmp_execute(struct qmp_client *c, const char *command, json_t *args, json_t 
 }
 
 /**
+ * qmp_vpack_args() - a command's arguments object, built by json_vpack_ex()
+ * @command:	command name, for the message
+ * @args:	result: the object (new reference), NULL when @fmt is NULL
+ * @err:	error object
+ * @fmt:	json_pack() format, NULL for no arguments
+ * @ap:		its values
+ *
+ * Return: 0 on success, -1 on failure
+ */
+int qmp_vpack_args(const char *command, json_t **args, struct qr_error *err, const char *fmt,
+                   va_list ap)
+{
+	json_error_t jerr;
+
+	*args = NULL;
+	if (!fmt)
+		return 0;
+	*args = json_vpack_ex(&jerr, 0, fmt, ap);
+	if (!*args)
+		return qr_err_set(err, QR_ERR_INVALID, "building arguments for '%s': %s", command,
+		                  jerr.text);
+	return 0;
+}
+
+/**
  * qmp_executef() - run one command, arguments built by json_pack()
  * @c:		client
  * @result:	the "return" value (new reference), or NULL
@@ -1236,18 +1261,14 @@ int qmp_executef(struct qmp_client *c, json_t **result, struct qr_error *err, co
                  const char *fmt, ...)
 {
 	json_t *args = NULL;
-	json_error_t jerr;
 	va_list ap;
 	int r;
 
-	if (fmt) {
-		va_start(ap, fmt);
-		args = json_vpack_ex(&jerr, 0, fmt, ap);
-		va_end(ap);
-		if (!args)
-			return qr_err_set(err, QR_ERR_INVALID, "building arguments for '%s': %s",
-			                  command, jerr.text);
-	}
+	va_start(ap, fmt);
+	r = qmp_vpack_args(command, &args, err, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -1;
 	r = qmp_execute(c, command, args, result, err);
 	json_decref(args);
 	return r;

@@ -64,18 +64,13 @@ static int qq_slot(struct qq_batch *b, const char *command, json_t *args, struct
 int qq_add(struct qq_batch *b, struct qr_error *err, const char *command, const char *fmt, ...)
 {
 	json_t *args = NULL;
-	json_error_t jerr;
 	va_list ap;
+	int r;
 
-	if (fmt) {
-		va_start(ap, fmt);
-		args = json_vpack_ex(&jerr, 0, fmt, ap);
-		va_end(ap);
-		if (!args)
-			return qr_err_set(err, QR_ERR_INVALID, "building arguments for '%s': %s",
-			                  command, jerr.text);
-	}
-	return qq_slot(b, command, args, err);
+	va_start(ap, fmt);
+	r = qmp_vpack_args(command, &args, err, fmt, ap);
+	va_end(ap);
+	return r < 0 ? -1 : qq_slot(b, command, args, err);
 }
 
 /**

@@ -40,6 +40,7 @@
 #ifndef QREMAP_QMP_H
 #define QREMAP_QMP_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -130,6 +131,8 @@ int qmp_execute_fd(struct qmp_client *c, const char *command, json_t *args, int 
                    json_t **result, struct qr_error *err);
 int qmp_executef(struct qmp_client *c, json_t **result, struct qr_error *err, const char *command,
                  const char *fmt, ...);
+int qmp_vpack_args(const char *command, json_t **args, struct qr_error *err, const char *fmt,
+                   va_list ap);
 int qmp_execute_batch(struct qmp_client *c, struct qmp_call *calls, size_t n, struct qr_error *err);
 void qmp_batch_free(struct qmp_call *calls, size_t n);
 int qmp_hmp(struct qmp_client *c, const char *command_line, char **output, struct qr_error *err);
