@@ -51,6 +51,7 @@
 #include "qremap/privilege.h"
 #include "qremap/proc.h"
 #include "qremap/profile.h"
+#include "qremap/qmp_query.h"
 #include "qremap/qmp.h"
 
 #define DEFAULT_SOCKET    "/run/qremap/qremap.sock"
@@ -411,23 +412,31 @@ static int load_profile(const struct session *s, const char *arg, bool from_incu
  */
 static void log_boot_order(struct qmp_client *c, const struct session *s, const struct plan *plan)
 {
+	_cleanup_qq_batch_ struct qq_batch b = {0};
+	struct qr_error err = {0};
+
+	/* one query per disk, index i for disk i, all in one round trip */
+	for (size_t i = 0; i < plan->n_disks; i++) {
+		char path[INV_ID_MAX + 32];
+
+		qq_qdev_path(path, sizeof(path), plan->disks[i].placeholder, false);
+		if (qq_add_qom_get(&b, path, "bootindex", &err) < 0)
+			break;
+	}
+	if (err.kind || qq_run(c, &b, &err) < 0) {
+		log_debug("%s: bootindex of the placeholders: %s", s->label, err.msg);
+		return;
+	}
 	for (size_t i = 0; i < plan->n_disks; i++) {
 		const struct plan_disk *d = &plan->disks[i];
-		struct qr_error err = {0};
-		char path[INV_ID_MAX + 32];
 		json_t *v = NULL;
 
-		snprintf(path, sizeof(path), "/machine/peripheral/%s", d->placeholder);
-		if (qmp_executef(c, &v, &err, "qom-get", "{s:s, s:s}", "path", path, "property",
-		                 "bootindex") < 0) {
-			log_debug("%s: bootindex of %s: %s", s->label, d->placeholder, err.msg);
-			continue;
-		}
-		if (json_is_integer(v))
+		if (qq_answer(&b, (int)i, &v, &err) < 0)
+			log_debug("%s: %s", s->label, err.msg);
+		else if (json_is_integer(v))
 			log_info("%s: disk %s on %s, bootindex %" JSON_INTEGER_FORMAT
 			         " (as QEMU reports it)",
 			         s->label, d->name, d->placeholder, json_integer_value(v));
-		json_decref(v);
 	}
 }
 
@@ -591,7 +600,7 @@ static int identify_local(struct session *s, struct qmp_client *c, struct qr_err
 static void *session_main(void *arg)
 {
 	struct session *s = arg;
-	_cleanup_(qmp_closep) struct qmp_client *c = NULL;
+	_cleanup_qmp_ struct qmp_client *c = NULL;
 	static const char *const only_reset[] = {"RESET", NULL};
 	struct qr_error err = {0};
 	char line[600], who[64], name[2 * PEER_NAME_MAX + 2];
