@@ -283,14 +283,14 @@ static int await_inflight(struct exec *x, struct qr_error *err)
  * Under ACPI hotplug the unplug completes only at reset (docs/facts.md §7):
  * STEP_RESET waits for it. Under native hotplug each DEVICE_DELETED comes
  * some 50 ms after the command (QEMU finalises devices in its call_rcu
- * thread, in batches: docs/performance.md), so a run of removals is asked
+ * thread, in batches: docs/facts.md §7), so a run of removals is asked
  * for first and its events awaited together at its last step (ends_run()):
  * as safe as one at a time, since nothing in the run depends on a device
  * being gone, and the step after it (deleting the null nodes the originals
  * held) still comes only once every one is. When the run ends with the
  * reset, the wait is after it: the ACPI unplugs the reset completes free
  * enough RCU callbacks for QEMU to run the batch at once, where a lone
- * scsi-hd waits out the whole ~50 ms (docs/performance.md).
+ * scsi-hd waits out the whole ~50 ms (docs/facts.md §7).
  *
  * Return: 0 on success, -1 on failure
  */
