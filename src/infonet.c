@@ -159,6 +159,11 @@ static struct infonet_entry *new_entry(struct parser *p, struct qr_error *err)
 	struct infonet *out = p->out;
 	struct infonet_entry *e;
 
+	if (out->n == INFONET_MAX_ENTRIES) {
+		qr_err_set(err, QR_ERR_UNSUPPORTED, "info network: more than %d net clients",
+		           INFONET_MAX_ENTRIES);
+		return NULL;
+	}
 	if (out->n == p->cap) {
 		size_t ncap = p->cap ? p->cap * 2 : 16;
 		struct infonet_entry *ne = realloc(out->entries, ncap * sizeof(*ne));

@@ -326,6 +326,9 @@ int qq_qdevs(const struct qq_batch *b, int i, bool anon, struct qq_qdev **list, 
 
 		if (!name || !type || !str_has_prefix(type, "child<"))
 			continue;
+		if (*n >= QQ_MAX_QDEVS)
+			return qr_err_set(err, QR_ERR_UNSUPPORTED, "%s: more than %d devices",
+			                  b->what[i], QQ_MAX_QDEVS);
 		tl = strlen(type);
 		if (type[tl - 1] != '>' || tl - 7 >= sizeof(e->type) || strlen(name) >= QQ_ID_MAX)
 			return qr_err_set(err, QR_ERR_UNSUPPORTED,
@@ -444,6 +447,10 @@ int qq_blocks(const struct qq_batch *b, int i, struct qq_block **list, size_t *n
 		return -1;
 	if (!json_array_size(arr))
 		return 0;
+	if (json_array_size(arr) > QQ_MAX_BLOCKS)
+		return qr_err_set(err, QR_ERR_UNSUPPORTED,
+		                  "query-block: %zu block devices (at most %d)",
+		                  json_array_size(arr), QQ_MAX_BLOCKS);
 	*list = calloc(json_array_size(arr), sizeof(**list));
 	if (!*list)
 		return qr_err_sys(err, ENOMEM, "block list");

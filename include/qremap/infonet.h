@@ -31,6 +31,9 @@
 #include "qremap/error.h"
 
 #define INFONET_NAME_MAX 128
+/* Net clients in one "info network": QEMU's output is the peer's to make, and
+ * each entry costs ~1 KiB here; a VM has a few per NIC (one per queue) */
+#define INFONET_MAX_ENTRIES 4096
 
 /**
  * struct infonet_client - one net client line

@@ -31,6 +31,10 @@
 #define QQ_NODE_MAX    128  /* a block node name */
 #define QQ_FILE_MAX    512  /* a node's "file", a QOM path */
 #define QQ_MAX_QUERIES 4096 /* in one struct qq_batch */
+/* What one answer may make us hold: the peer (QEMU, running as nobody) writes
+ * the answers, and a short JSON entry costs a large struct here */
+#define QQ_MAX_QDEVS  4096 /* devices in qom-list /machine/peripheral{,-anon} */
+#define QQ_MAX_BLOCKS 1024 /* BlockBackends in query-block */
 
 /**
  * struct qq_batch - queries to send together, then their typed answers

@@ -63,8 +63,8 @@ int tap_inspect_qemu_fd(const struct qr_proc *p, int qemu_fd, struct tap_queue_i
 int tap_get_queue_fd(int pidfd, int qemu_fd, struct qr_error *err);
 int tap_fd_info(int fd, char ifname[IFNAMSIZ], unsigned *flags, bool *detached,
                 struct qr_error *err);
-int tap_qemu_tun_fds(const struct qr_proc *p, const char *ifname, int *fds, size_t max,
-                     size_t *n, struct qr_error *err);
+int tap_qemu_tun_fds(const struct qr_proc *p, const char *ifname, int *fds, size_t max, size_t *n,
+                     struct qr_error *err);
 int tap_link_queues(int netns_fd, const char *ifname, unsigned *attached, unsigned *detached,
                     struct qr_error *err);
 int tap_netns_of(int tunfd, struct qr_error *err);

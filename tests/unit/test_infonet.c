@@ -4,7 +4,11 @@
  * and a table of malformed inputs that must be rejected with the line number.
  */
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "qremap/infonet.h"
+#include "qremap/util.h"
 #include "testlib.h"
 
 /* Incus's multiqueue NIC as Debian's QEMU 10.0.2 prints it (CRLF, HMP) */
@@ -231,5 +235,32 @@ static void test_overlong_line(void)
 	infonet_free(&in);
 }
 
+/* A peer can list as many net clients as its message bound allows, each
+ * line costing far more here than there: INFONET_MAX_ENTRIES pass, one more
+ * is refused
+ */
+static void test_entries_bounded(void)
+{
+	static const char line[] = "n: index=0,type=user,net=10.0.2.0\r\n";
+	size_t len = sizeof(line) - 1;
+	_cleanup_free_ char *text = malloc(len * (INFONET_MAX_ENTRIES + 1) + 1);
+	struct qr_error err;
+	struct infonet in;
+
+	REQUIRE(text);
+	for (size_t i = 0; i <= INFONET_MAX_ENTRIES; i++)
+		memcpy(text + i * len, line, len);
+	text[len * INFONET_MAX_ENTRIES] = '\0';
+	CHECK_INT(infonet_parse(text, &in, &err), 0);
+	CHECK_INT((int)in.n, INFONET_MAX_ENTRIES);
+	infonet_free(&in);
+	text[len * INFONET_MAX_ENTRIES] = line[0];
+	text[len * (INFONET_MAX_ENTRIES + 1)] = '\0';
+	CHECK(infonet_parse(text, &in, &err) < 0);
+	CHECK_CONTAINS(err.msg, "more than 4096 net clients");
+	infonet_free(&in);
+}
+
 TEST_MAIN(test_incus_multiqueue_nic, test_peerless_netdev, test_nic_without_peer, test_hub,
-          test_filters, test_other_backends, test_empty_output, test_garbage, test_overlong_line)
+          test_filters, test_other_backends, test_empty_output, test_garbage, test_overlong_line,
+          test_entries_bounded)

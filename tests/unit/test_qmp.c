@@ -11,11 +11,13 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "qremap/json_frame.h"
 #include "qremap/qmp.h"
+#include "qremap/qmp_query.h"
 #include "qremap/util.h"
 #include "fakeqmp.h"
 #include "testlib.h"
@@ -1380,6 +1382,79 @@ static void test_batch_failures(void)
 	}
 }
 
+/**
+ * json_repeat() - "[ITEM,ITEM,...]" with @n items
+ * @item:	one item's JSON text
+ * @n:		how many
+ *
+ * Return: the text (malloc'd), or NULL
+ */
+static char *json_repeat(const char *item, size_t n)
+{
+	size_t l = strlen(item);
+	char *t = malloc(n * (l + 1) + 2), *p = t;
+
+	if (!t)
+		return NULL;
+	*p++ = '[';
+	for (size_t i = 0; i < n; i++) {
+		memcpy(p, item, l);
+		p += l;
+		*p++ = ',';
+	}
+	p[n ? -1 : 0] = ']';
+	p[n ? 0 : 1] = '\0';
+	return t;
+}
+
+/* What one answer may make the client hold is bounded: a short entry in
+ * query-block or qom-list costs a large struct here, and QEMU (as nobody)
+ * writes the answers. One entry past QQ_MAX_BLOCKS or QQ_MAX_QDEVS is
+ * refused, saying how many; the bounds themselves pass.
+ */
+static void test_query_answers_bounded(void)
+{
+	_cleanup_free_ char *blocks_ok = json_repeat("{}", QQ_MAX_BLOCKS);
+	_cleanup_free_ char *blocks_over = json_repeat("{}", QQ_MAX_BLOCKS + 1);
+	_cleanup_free_ char *devs_over =
+	        json_repeat("{\"name\": \"d\", \"type\": \"child<x>\"}", QQ_MAX_QDEVS + 1);
+	struct fq_step script[] = {
+	        FQ_HANDSHAKE,
+	        FQ_EXPECT("query-block"),
+	        FQ_EXPECT("query-block"),
+	        FQ_EXPECT("qom-list"),
+	        FQ_RETURN_ID(blocks_ok, FQ_ID_OTHER, "\"qremap-2\""),
+	        FQ_RETURN_ID(blocks_over, FQ_ID_OTHER, "\"qremap-3\""),
+	        FQ_RETURN_ID(devs_over, FQ_ID_OTHER, "\"qremap-4\""),
+	        FQ_EXPECT_EOF,
+	};
+	_cleanup_rig_ struct rig r = {0};
+	_cleanup_qq_batch_ struct qq_batch b = {0};
+	_cleanup_free_ struct qq_block *bl = NULL;
+	struct qq_qdev *devs = NULL;
+	struct qr_error err = {0};
+	size_t n = 0;
+
+	REQUIRE(blocks_ok && blocks_over && devs_over);
+	RIG_START(r, script, true);
+	REQUIRE(qq_add(&b, &err, "query-block", NULL) == 0);
+	REQUIRE(qq_add(&b, &err, "query-block", NULL) == 1);
+	REQUIRE(qq_add_qom_list(&b, "/machine/peripheral", &err) == 2);
+	CHECK_INT(qq_run(r.c, &b, &err), 0);
+	CHECK_INT(qq_blocks(&b, 0, &bl, &n, &err), 0);
+	CHECK_INT((int)n, QQ_MAX_BLOCKS);
+	free(steal_ptr(&bl));
+	CHECK_INT(qq_blocks(&b, 1, &bl, &n, &err), -1);
+	CHECK_KIND(err, QR_ERR_UNSUPPORTED);
+	CHECK_CONTAINS(err.msg, "1025 block devices (at most 1024)");
+	free(steal_ptr(&bl));
+	n = 0;
+	CHECK_INT(qq_qdevs(&b, 2, false, &devs, &n, &err), -1);
+	CHECK_CONTAINS(err.msg, "more than 4096 devices");
+	CHECK_INT((int)n, QQ_MAX_QDEVS);
+	free(devs);
+}
+
 TEST_MAIN(test_handshake, test_handshake_failures, test_split_reads, test_many_objects_in_one_write,
           test_line_endings, test_error_without_id, test_other_ids_dropped,
           test_late_reply_after_timeout, test_events_queued_before_reply,
@@ -1389,4 +1464,4 @@ TEST_MAIN(test_handshake, test_handshake_failures, test_split_reads, test_many_o
           test_poll_events, test_max_message_bound, test_max_message_exact,
           test_max_message_applies_to_events, test_event_byte_budget, test_event_over_budget_alone,
           test_event_filter, test_awaited_event_bypasses_filter, test_flood_cannot_stretch_waits,
-          test_batch, test_batch_failures)
+          test_batch, test_batch_failures, test_query_answers_bounded)
