@@ -49,6 +49,14 @@ static bool in_list(const char *s, const char *const *list, size_t n)
 
 /* Devices */
 
+/* Whether @d is a USB controller qremap knows (an anonymous one is not: no
+ * bus name anything could refer to)
+ */
+static bool is_usb_ctrl(const struct qq_qdev *d)
+{
+	return !d->anon && IN_LIST(d->type, usb_xhci_types);
+}
+
 static const struct qq_qdev *find_qdev(const struct qdev_list *l, const char *id)
 {
 	for (size_t i = 0; i < l->n; i++)
@@ -227,7 +235,7 @@ static int find_controllers(const struct qdev_list *devs, struct vm_inventory *i
 		str_copy(ct->driver, sizeof(ct->driver), d->type);
 		snprintf(ct->bus, sizeof(ct->bus), "%s.0", d->id);
 		qq_qdev_path(path, sizeof(path), d->id, false);
-		if (IN_LIST(d->type, usb_xhci_types)) {
+		if (is_usb_ctrl(d)) {
 			ct->kind = CTRL_USB;
 			q->ports[inv->n_ctrl - 1] = qq_add_qom_get(r2, path, "p2", err);
 			if (q->ports[inv->n_ctrl - 1] < 0 ||
@@ -273,80 +281,90 @@ static int collect_usb_sizes(const struct qq_batch *r2, const struct second_roun
 	return 0;
 }
 
+/**
+ * usb_line_next() - the next device of "info usb"
+ * @text:	where to read from; advanced past the line
+ * @u:		result: its port, product and id ("" for an anonymous device)
+ * @err:	error object
+ *
+ * A line is "  Device B.A, Port P, Speed S Mb/s, Product NAME[, ID: id]"
+ * (hw/usb/bus.c); blank lines are skipped. The one parser of that text:
+ * wanted_buses() and collect_usb_ports() both read it through here.
+ *
+ * Return: 1 with @u filled, 0 at the end, -1 on a line of another shape
+ */
+static int usb_line_next(const char **text, struct inv_usb_port *u, struct qr_error *err)
+{
+	const char *t = *text + strspn(*text, "\r\n"), *p, *q;
+	size_t ll = strcspn(t, "\r\n");
+	char line[512];
+
+	if (!*t)
+		return 0;
+	*text = t + ll;
+	memset(u, 0, sizeof(*u));
+	snprintf(line, sizeof(line), "%.*s", (int)ll, t);
+	p = strstr(line, ", Port ");
+	if (strncmp(line, "  Device ", 9) || !p)
+		return qr_err_set(err, QR_ERR_PARSE, "info usb: unexpected line \"%.80s\"", line);
+	p += 7;
+	q = strchr(p, ',');
+	if (!q || (size_t)(q - p) >= sizeof(u->port))
+		return qr_err_set(err, QR_ERR_PARSE, "info usb: bad port in \"%.80s\"", line);
+	memcpy(u->port, p, (size_t)(q - p));
+	p = strstr(q, ", Product ");
+	if (p) {
+		p += 10;
+		q = strstr(p, ", ID: ");
+		snprintf(u->product, sizeof(u->product), "%.*s",
+		         (int)(q ? (size_t)(q - p) : strlen(p)), p);
+		if (q && !str_copy(u->device, sizeof(u->device), q + 6))
+			return qr_err_set(err, QR_ERR_PARSE, "info usb: id too long");
+	}
+	return 1;
+}
+
 /*
- * "info usb": "  Device B.A, Port P, Speed S Mb/s, Product NAME[, ID: id]"
- * (hw/usb/bus.c). Ports are mapped to controllers through the device's
+ * The USB ports in use, from "info usb" (@usb, NULL without a USB
+ * controller). Ports are mapped to controllers through the device's
  * parent_bus; an anonymous device can only be placed when there is one USB
  * controller.
  */
-static int collect_usb_ports(const struct qq_batch *r1, const struct first_round *q1,
-                             const struct qdev_list *devs, struct vm_inventory *inv,
-                             struct qr_error *err)
+static int collect_usb_ports(const char *usb, const struct qdev_list *devs,
+                             struct vm_inventory *inv, struct qr_error *err)
 {
 	struct inv_controller *only = NULL;
+	struct inv_usb_port u;
 	unsigned n_usb = 0;
-	const char *text, *next;
-	size_t i;
+	int r;
 
-	for (i = 0; i < inv->n_ctrl; i++) {
+	for (size_t i = 0; i < inv->n_ctrl; i++) {
 		if (inv->ctrl[i].kind == CTRL_USB) {
 			only = &inv->ctrl[i];
 			n_usb++;
 		}
 	}
-	if (!n_usb)
+	if (!n_usb || !usb)
 		return 0;
-	if (qq_text(r1, q1->usb, &text, err) < 0)
-		return -1;
-
-	for (text += strspn(text, "\r\n"); *text; text = next + strspn(next, "\r\n")) {
-		size_t ll = strcspn(text, "\r\n");
-		char line[512], port[16] = "", product[64] = "", id[INV_ID_MAX] = "",
-		                bus[INV_ID_MAX];
+	while ((r = usb_line_next(&usb, &u, err)) > 0) {
 		struct inv_controller *ct = NULL;
-		const char *p, *q;
-		struct inv_usb_port *u;
+		char bus[INV_ID_MAX];
 
-		next = text + ll;
-		snprintf(line, sizeof(line), "%.*s", (int)ll, text);
-		p = strstr(line, ", Port ");
-		if (strncmp(line, "  Device ", 9) || !p)
-			return qr_err_set(err, QR_ERR_PARSE, "info usb: unexpected line \"%.80s\"",
-			                  line);
-		p += 7;
-		q = strchr(p, ',');
-		if (!q || (size_t)(q - p) >= sizeof(port))
-			return qr_err_set(err, QR_ERR_PARSE, "info usb: bad port in \"%.80s\"",
-			                  line);
-		memcpy(port, p, (size_t)(q - p));
-		p = strstr(q, ", Product ");
-		if (p) {
-			p += 10;
-			q = strstr(p, ", ID: ");
-			snprintf(product, sizeof(product), "%.*s",
-			         (int)(q ? (size_t)(q - p) : strlen(p)), p);
-			if (q && !str_copy(id, sizeof(id), q + 6))
-				return qr_err_set(err, QR_ERR_PARSE, "info usb: id too long");
-		}
-		if (id[0]) {
-			const struct qq_qdev *d = find_qdev(devs, id);
+		if (u.device[0]) {
+			const struct qq_qdev *d = find_qdev(devs, u.device);
 
 			if (d && read_bus(devs, d, bus, sizeof(bus), err) < 0)
 				return -1;
-			for (i = 0; d && i < inv->n_ctrl; i++)
+			for (size_t i = 0; d && i < inv->n_ctrl; i++)
 				if (inv->ctrl[i].kind == CTRL_USB && !strcmp(inv->ctrl[i].bus, bus))
 					ct = &inv->ctrl[i];
 		} else if (n_usb == 1) {
 			ct = only;
 		}
-		if (!ct || ct->n_used == INV_MAX_USB_PORTS)
-			continue;
-		u = &ct->used[ct->n_used++];
-		str_copy(u->port, sizeof(u->port), port);
-		str_copy(u->device, sizeof(u->device), id);
-		str_copy(u->product, sizeof(u->product), product);
+		if (ct && ct->n_used < INV_MAX_USB_PORTS)
+			ct->used[ct->n_used++] = u;
 	}
-	return 0;
+	return r;
 }
 
 /* NICs and netdevs, from "info network" */
@@ -657,7 +675,8 @@ static void want_bus(struct qdev_list *devs, const char *id)
  * @net:	"info network", parsed: its NICs
  * @blocks:	query-block: its frontends
  * @n_blocks:	number of @blocks
- * @usb:	"info usb" text, or NULL: its devices with an id
+ * @usb:	"info usb" text, or NULL without a USB controller: its
+ *		devices with an id
  * @err:	error object
  *
  * Each parent_bus is one more command QEMU runs (~0.5 ms), and Incus
@@ -670,6 +689,9 @@ static int wanted_buses(struct qdev_list *devs, const struct infonet *net,
                         const struct qq_block *blocks, size_t n_blocks, const char *usb,
                         struct qr_error *err)
 {
+	struct inv_usb_port u;
+	int r = 0;
+
 	devs->bus_q = malloc((devs->n ? devs->n : 1) * sizeof(*devs->bus_q));
 	if (!devs->bus_q)
 		return qr_err_sys(err, ENOMEM, "device list");
@@ -681,14 +703,10 @@ static int wanted_buses(struct qdev_list *devs, const struct infonet *net,
 	for (size_t i = 0; i < n_blocks; i++)
 		if (blocks[i].id[0])
 			want_bus(devs, blocks[i].id);
-	for (const char *p = usb ? strstr(usb, ", ID: ") : NULL; p; p = strstr(p, ", ID: ")) {
-		char id[INV_ID_MAX];
-
-		p += 6;
-		snprintf(id, sizeof(id), "%.*s", (int)strcspn(p, "\r\n"), p);
-		want_bus(devs, id);
-	}
-	return 0;
+	while (usb && (r = usb_line_next(&usb, &u, err)) > 0)
+		if (u.device[0])
+			want_bus(devs, u.device);
+	return r;
 }
 
 /**
@@ -772,13 +790,15 @@ int inventory_collect(struct qmp_client *c, const struct inventory_opts *opts,
 	    qq_text(&r1, q1.network, &network, err) < 0 || infonet_parse(network, &net, err) < 0 ||
 	    qq_blocks(&r1, q1.block, &blocks, &n_blocks, err) < 0)
 		goto out;
-	(void)qq_text(&r1, q1.usb, &usb, NULL);
+	for (size_t i = 0; i < devs.n && !usb; i++)
+		if (is_usb_ctrl(&devs.e[i]) && qq_text(&r1, q1.usb, &usb, err) < 0)
+			goto out;
 	if (wanted_buses(&devs, &net, blocks, n_blocks, usb, err) < 0 ||
 	    second_round(c, acpi, &devs, inv, &r2, &q2, err) < 0)
 		goto out;
 	collect_hotplug(&r2, &q2, inv);
 	if (collect_usb_sizes(&r2, &q2, inv, err) < 0 ||
-	    collect_usb_ports(&r1, &q1, &devs, inv, err) < 0 ||
+	    collect_usb_ports(usb, &devs, inv, err) < 0 ||
 	    collect_nics(&net, &devs, opts, inv, err) < 0 ||
 	    collect_disks(blocks, n_blocks, &devs, inv, err) < 0)
 		goto out;
