@@ -48,7 +48,7 @@ int cmd_inspect(int argc, char **argv, const struct global_opts *g)
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
-	struct inventory_opts opts = {0};
+	struct inventory_opts opts = {.complete = true};
 	_cleanup_qmp_ struct qmp_client *c = NULL;
 	const char *qmp_path = NULL;
 	struct vm_inventory inv;

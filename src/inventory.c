@@ -2,6 +2,7 @@
 /* qremap - inventory.c: collect struct vm_inventory over QMP (read-only) */
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,19 +11,37 @@
 #include "qremap/log.h"
 #include "qremap/qmp_query.h"
 
+/* USB buses known by one device's parent_bus; past that, each device's is asked */
+#define USB_BUS_REPS 32
+
+/**
+ * struct usb_bus_rep - a USB bus, known through one device on it
+ * @nr:		its number in "info usb" ("Device B.A")
+ * @dev:	index in &struct qdev_list.e of a named device on it, whose
+ *		parent_bus is asked
+ */
+struct usb_bus_rep {
+	unsigned nr;
+	size_t dev;
+};
+
 /**
  * struct qdev_list - the user-created devices, and where to find each one's bus
- * @e:		devices (qom-list /machine/peripheral{,-anon})
+ * @e:		devices with an id (qom-list /machine/peripheral)
  * @bus_q:	per device, the index of its parent_bus query in @answers,
- *		-1 for anonymous ones (no id anything could refer to)
+ *		-1 if not asked
  * @n:		number of @e
  * @answers:	the second round's answers, once run
+ * @usb_reps:	USB buses by number, each with the device that names it
+ * @n_usb_reps:	number of @usb_reps
  */
 struct qdev_list {
 	struct qq_qdev *e;
 	int *bus_q;
 	size_t n;
 	const struct qq_batch *answers;
+	struct usb_bus_rep usb_reps[USB_BUS_REPS];
+	size_t n_usb_reps;
 };
 
 /* Device types qremap knows. Anything else is ignored by the inventory. */
@@ -65,11 +84,21 @@ static const struct qq_qdev *find_qdev(const struct qdev_list *l, const char *id
 	return NULL;
 }
 
+/* The device that names USB bus @nr, or NULL if none was picked */
+static const struct qq_qdev *usb_bus_rep(const struct qdev_list *l, unsigned nr)
+{
+	for (size_t i = 0; i < l->n_usb_reps; i++)
+		if (l->usb_reps[i].nr == nr)
+			return &l->e[l->usb_reps[i].dev];
+	return NULL;
+}
+
 /**
  * read_bus() - the name of the bus device @d sits on
  * @l:		devices, with the second round's answers
  * @d:		one of them, not anonymous
- * @bus:	result: the last component of its parent_bus link
+ * @bus:	result: the last component of its parent_bus link, "" if
+ *		wanted_buses() did not ask for it
  * @size:	size of @bus
  * @err:	error object
  *
@@ -82,8 +111,9 @@ static int read_bus(const struct qdev_list *l, const struct qq_qdev *d, char *bu
 	const char *slash;
 	int q = l->bus_q[d - l->e];
 
+	bus[0] = '\0';
 	if (q < 0)
-		return qr_err_set(err, QR_ERR_INVALID, "%s: no bus was asked for", d->id);
+		return 0;
 	if (qq_string(l->answers, q, busp, sizeof(busp), err) < 0)
 		return -1;
 	slash = strrchr(busp, '/');
@@ -94,18 +124,20 @@ static int read_bus(const struct qdev_list *l, const struct qq_qdev *d, char *bu
 /**
  * struct first_round - the queries that need no other answer, by index
  * @status:	query-status
- * @name:	query-name
+ * @name:	query-name, or -1 (only a reader needs it)
  * @type:	/machine's type
  * @acpi:	/machine's acpi-device link
  * @peripheral:	qom-list /machine/peripheral
- * @anon:	qom-list /machine/peripheral-anon
  * @network:	HMP "info network"
  * @block:	query-block
  * @usb:	HMP "info usb" (only read when there is a USB controller: else
  *		it says "USB support not enabled")
+ *
+ * Devices created without an id (/machine/peripheral-anon) are not asked
+ * for: nothing could name them in a command, so nothing here reads them.
  */
 struct first_round {
-	int status, name, type, acpi, peripheral, anon, network, block, usb;
+	int status, name, type, acpi, peripheral, network, block, usb;
 };
 
 /**
@@ -141,10 +173,12 @@ static int collect_machine(const struct qq_batch *r1, const struct first_round *
 		return -1;
 	str_copy(inv->runstate, sizeof(inv->runstate),
 	         str_or(json_string_value(json_object_get(ret, "status")), "unknown"));
-	if (qq_answer(r1, q->name, &ret, err) < 0)
-		return -1;
-	str_copy(inv->name, sizeof(inv->name),
-	         str_or(json_string_value(json_object_get(ret, "name")), ""));
+	if (q->name >= 0) {
+		if (qq_answer(r1, q->name, &ret, err) < 0)
+			return -1;
+		str_copy(inv->name, sizeof(inv->name),
+		         str_or(json_string_value(json_object_get(ret, "name")), ""));
+	}
 	if (qq_string(r1, q->type, inv->machine, sizeof(inv->machine), err) < 0)
 		return -1;
 
@@ -288,8 +322,9 @@ static int collect_usb_sizes(const struct qq_batch *r2, const struct second_roun
  * @err:	error object
  *
  * A line is "  Device B.A, Port P, Speed S Mb/s, Product NAME[, ID: id]"
- * (hw/usb/bus.c); blank lines are skipped. The one parser of that text:
- * wanted_buses() and collect_usb_ports() both read it through here.
+ * (hw/usb/bus.c), B the bus's number; blank lines are skipped. The one
+ * parser of that text: wanted_buses() and collect_usb_ports() both read it
+ * through here.
  *
  * Return: 1 with @u filled, 0 at the end, -1 on a line of another shape
  */
@@ -297,7 +332,9 @@ static int usb_line_next(const char **text, struct inv_usb_port *u, struct qr_er
 {
 	const char *t = *text + strspn(*text, "\r\n"), *p, *q;
 	size_t ll = strcspn(t, "\r\n");
-	char line[512];
+	unsigned long long nr;
+	char line[512], *dot;
+	bool bad_nr;
 
 	if (!*t)
 		return 0;
@@ -307,6 +344,15 @@ static int usb_line_next(const char **text, struct inv_usb_port *u, struct qr_er
 	p = strstr(line, ", Port ");
 	if (strncmp(line, "  Device ", 9) || !p)
 		return qr_err_set(err, QR_ERR_PARSE, "info usb: unexpected line \"%.80s\"", line);
+	dot = strchr(line + 9, '.');
+	if (!dot || dot > p)
+		return qr_err_set(err, QR_ERR_PARSE, "info usb: no bus number in \"%.80s\"", line);
+	*dot = '\0';
+	bad_nr = parse_uint(line + 9, UINT_MAX, &nr) < 0;
+	*dot = '.';
+	if (bad_nr)
+		return qr_err_set(err, QR_ERR_PARSE, "info usb: bad bus number in \"%.80s\"", line);
+	u->bus_nr = (unsigned)nr;
 	p += 7;
 	q = strchr(p, ',');
 	if (!q || (size_t)(q - p) >= sizeof(u->port))
@@ -326,9 +372,10 @@ static int usb_line_next(const char **text, struct inv_usb_port *u, struct qr_er
 
 /*
  * The USB ports in use, from "info usb" (@usb, NULL without a USB
- * controller). Ports are mapped to controllers through the device's
- * parent_bus; an anonymous device can only be placed when there is one USB
- * controller.
+ * controller). Ports are mapped to controllers through the bus number:
+ * every device of a bus sits where the device that names it does
+ * (wanted_buses()). A device on a bus with no named device can only be
+ * placed when there is one USB controller.
  */
 static int collect_usb_ports(const char *usb, const struct qdev_list *devs,
                              struct vm_inventory *inv, struct qr_error *err)
@@ -350,15 +397,17 @@ static int collect_usb_ports(const char *usb, const struct qdev_list *devs,
 		struct inv_controller *ct = NULL;
 		char bus[INV_ID_MAX];
 
-		if (u.device[0]) {
-			const struct qq_qdev *d = find_qdev(devs, u.device);
+		const struct qq_qdev *d = u.device[0] ? find_qdev(devs, u.device) : NULL;
 
-			if (d && read_bus(devs, d, bus, sizeof(bus), err) < 0)
+		if (!d || devs->bus_q[d - devs->e] < 0)
+			d = usb_bus_rep(devs, u.bus_nr);
+		if (d) {
+			if (read_bus(devs, d, bus, sizeof(bus), err) < 0)
 				return -1;
-			for (size_t i = 0; d && i < inv->n_ctrl; i++)
+			for (size_t i = 0; i < inv->n_ctrl; i++)
 				if (inv->ctrl[i].kind == CTRL_USB && !strcmp(inv->ctrl[i].bus, bus))
 					ct = &inv->ctrl[i];
-		} else if (n_usb == 1) {
+		} else if (!u.device[0] && n_usb == 1) {
 			ct = only;
 		}
 		if (ct && ct->n_used < INV_MAX_USB_PORTS)
@@ -633,21 +682,22 @@ static int collect_disks(const struct qq_block *blocks, size_t n, const struct q
 /**
  * first_round() - the queries that need no other answer, sent together
  * @c:		QMP client
+ * @complete:	also what only a reader needs (&struct inventory_opts)
  * @r1:		batch to fill and run
  * @q:		result: indices
  * @err:	error object
  *
  * Return: 0 on success, -1 on failure
  */
-static int first_round(struct qmp_client *c, struct qq_batch *r1, struct first_round *q,
-                       struct qr_error *err)
+static int first_round(struct qmp_client *c, bool complete, struct qq_batch *r1,
+                       struct first_round *q, struct qr_error *err)
 {
+	q->name = -1;
 	if ((q->status = qq_add(r1, err, "query-status", NULL)) < 0 ||
-	    (q->name = qq_add(r1, err, "query-name", NULL)) < 0 ||
+	    (complete && (q->name = qq_add(r1, err, "query-name", NULL)) < 0) ||
 	    (q->type = qq_add_qom_get(r1, "/machine", "type", err)) < 0 ||
 	    (q->acpi = qq_add_qom_get(r1, "/machine", "acpi-device", err)) < 0 ||
 	    (q->peripheral = qq_add_qom_list(r1, "/machine/peripheral", err)) < 0 ||
-	    (q->anon = qq_add_qom_list(r1, "/machine/peripheral-anon", err)) < 0 ||
 	    (q->network = qq_add_hmp(r1, "info network", err)) < 0 ||
 	    (q->block = qq_add(r1, err, "query-block", NULL)) < 0 ||
 	    (q->usb = qq_add_hmp(r1, "info usb", err)) < 0)
@@ -669,6 +719,36 @@ static void want_bus(struct qdev_list *devs, const char *id)
 }
 
 /**
+ * want_usb_bus() - note that USB device @u's bus is needed, once per bus
+ * @devs:	user-created devices
+ * @u:		a device line of "info usb"
+ *
+ * Bus numbers are unique (hw/usb/bus.c gives each new bus the next one),
+ * so one named device's parent_bus places every device of its bus: an
+ * Incus VM's XHCI with three usb-redir and USB NICs and disks costs one
+ * query. Past USB_BUS_REPS buses each device's own is asked.
+ */
+static void want_usb_bus(struct qdev_list *devs, const struct inv_usb_port *u)
+{
+	const struct qq_qdev *d = u->device[0] ? find_qdev(devs, u->device) : NULL;
+
+	if (!d || usb_bus_rep(devs, u->bus_nr))
+		return;
+	devs->bus_q[d - devs->e] = 0;
+	if (devs->n_usb_reps < USB_BUS_REPS)
+		devs->usb_reps[devs->n_usb_reps++] =
+		        (struct usb_bus_rep){u->bus_nr, (size_t)(d - devs->e)};
+}
+
+/* Whether a device of type @type sits on an IDE bus (AHCI ports): the only
+ * disks whose bus planning reads
+ */
+static bool on_ide_bus(const char *type)
+{
+	return str_has_prefix(type, "ide-");
+}
+
+/**
  * wanted_buses() - which devices' buses the inventory needs
  * @devs:	user-created devices: @devs->bus_q becomes 0 for each one
  *		needed, -1 for the rest
@@ -677,17 +757,20 @@ static void want_bus(struct qdev_list *devs, const char *id)
  * @n_blocks:	number of @blocks
  * @usb:	"info usb" text, or NULL without a USB controller: its
  *		devices with an id
+ * @complete:	also every NIC's and disk's (&struct inventory_opts)
  * @err:	error object
  *
- * Each parent_bus is one more command QEMU runs (~0.5 ms), and Incus
- * VMs have dozens of devices (root ports above all) whose bus nothing
- * reads: only NICs, disks and USB devices are asked for.
+ * Each parent_bus is one more command QEMU runs (0.5-1 ms on the machines
+ * of docs/performance.md), and Incus VMs have dozens of devices (root
+ * ports above all) whose bus nothing reads. Planning reads the bus of IDE
+ * disks (which AHCI port) and of one device per USB bus (which XHCI's
+ * ports are used); a NIC's, a SCSI or virtio disk's only a reader needs.
  *
  * Return: 0 on success, -1 on failure
  */
 static int wanted_buses(struct qdev_list *devs, const struct infonet *net,
                         const struct qq_block *blocks, size_t n_blocks, const char *usb,
-                        struct qr_error *err)
+                        bool complete, struct qr_error *err)
 {
 	struct inv_usb_port u;
 	int r = 0;
@@ -697,15 +780,17 @@ static int wanted_buses(struct qdev_list *devs, const struct infonet *net,
 		return qr_err_sys(err, ENOMEM, "device list");
 	for (size_t i = 0; i < devs->n; i++)
 		devs->bus_q[i] = -1;
-	for (size_t i = 0; i < net->n; i++)
+	for (size_t i = 0; complete && i < net->n; i++)
 		if (net->entries[i].has_client && !strcmp(net->entries[i].client.type, "nic"))
 			want_bus(devs, net->entries[i].client.name);
-	for (size_t i = 0; i < n_blocks; i++)
-		if (blocks[i].id[0])
-			want_bus(devs, blocks[i].id);
+	for (size_t i = 0; i < n_blocks; i++) {
+		const struct qq_qdev *d = blocks[i].id[0] ? find_qdev(devs, blocks[i].id) : NULL;
+
+		if (d && (complete || on_ide_bus(d->type)))
+			devs->bus_q[d - devs->e] = 0;
+	}
 	while (usb && (r = usb_line_next(&usb, &u, err)) > 0)
-		if (u.device[0])
-			want_bus(devs, u.device);
+		want_usb_bus(devs, &u);
 	return r;
 }
 
@@ -783,17 +868,16 @@ int inventory_collect(struct qmp_client *c, const struct inventory_opts *opts,
 	inv->version = *qmp_get_version(c);
 	inv->pid = opts->proc ? opts->proc->pid : opts->pid > 0 ? opts->pid : qmp_peer_pid(c);
 
-	if (first_round(c, &r1, &q1, err) < 0 ||
+	if (first_round(c, opts->complete, &r1, &q1, err) < 0 ||
 	    collect_machine(&r1, &q1, inv, acpi, sizeof(acpi), err) < 0 ||
 	    qq_qdevs(&r1, q1.peripheral, false, &devs.e, &devs.n, err) < 0 ||
-	    qq_qdevs(&r1, q1.anon, true, &devs.e, &devs.n, err) < 0 ||
 	    qq_text(&r1, q1.network, &network, err) < 0 || infonet_parse(network, &net, err) < 0 ||
 	    qq_blocks(&r1, q1.block, &blocks, &n_blocks, err) < 0)
 		goto out;
 	for (size_t i = 0; i < devs.n && !usb; i++)
 		if (is_usb_ctrl(&devs.e[i]) && qq_text(&r1, q1.usb, &usb, err) < 0)
 			goto out;
-	if (wanted_buses(&devs, &net, blocks, n_blocks, usb, err) < 0 ||
+	if (wanted_buses(&devs, &net, blocks, n_blocks, usb, opts->complete, err) < 0 ||
 	    second_round(c, acpi, &devs, inv, &r2, &q2, err) < 0)
 		goto out;
 	collect_hotplug(&r2, &q2, inv);

@@ -118,11 +118,14 @@ enum ctrl_kind {
 
 /**
  * struct inv_usb_port - a claimed port of a USB bus
+ * @bus_nr:	QEMU's number of the USB bus ("Device B.A" in "info usb"):
+ *		unique per bus, never reused (hw/usb/bus.c, usb_bus_new())
  * @port:	port path, e.g. "1" or "1.2"
  * @device:	qdev id of the device on it ("" if anonymous)
  * @product:	product string from "info usb"
  */
 struct inv_usb_port {
+	unsigned bus_nr;
 	char port[16];
 	char device[INV_ID_MAX];
 	char product[64];
@@ -227,11 +230,17 @@ struct vm_inventory {
  * @proc:	QEMU held by its pidfd (qremapd), used instead of @pid; NULL
  *		to open one from @pid or SO_PEERCRED
  * @no_host:	don't look at host taps (no /proc, no pidfd)
+ * @complete:	also ask what only a reader needs (qremap inspect): the VM's
+ *		name and the bus of every NIC and disk. Planning needs only
+ *		the buses of IDE disks (AHCI ports) and of one device per USB
+ *		bus, and each question is one more command QEMU runs
+ *		(docs/performance.md)
  */
 struct inventory_opts {
 	pid_t pid;
 	const struct qr_proc *proc;
 	bool no_host;
+	bool complete;
 };
 
 int inventory_collect(struct qmp_client *c, const struct inventory_opts *opts,

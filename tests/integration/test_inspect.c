@@ -341,5 +341,114 @@ static void test_no_host_and_running(void)
 	test_rmtree(dir);
 }
 
+/* The used ports of one bus's devices, in order, as "port:device" ("-" for
+ * an anonymous one), joined by spaces
+ */
+static void used_ports(const json_t *inv, const char *ctrl, char *buf, size_t size)
+{
+	const json_t *c = find_by_id(json_object_get(inv, "controllers"), ctrl);
+	const json_t *u;
+	size_t i, len = 0;
+
+	buf[0] = '\0';
+	json_array_foreach(json_object_get(c, "used_ports"), i, u)
+	{
+		const char *dev = json_string_value(json_object_get(u, "device"));
+
+		len += (size_t)snprintf(buf + len, size - len, "%s%s:%s", i ? " " : "",
+		                        json_string_value(json_object_get(u, "port")),
+		                        dev ? dev : "-");
+		if (len >= size)
+			break;
+	}
+}
+
+/*
+ * Two USB buses, each with a named and an anonymous device. The inventory
+ * asks one device's bus per USB bus and places the rest by the bus number
+ * of "info usb": the anonymous ones too, which before it placed nowhere
+ * once there were two XHCIs, so a usb-net NIC was planned onto the
+ * anonymous mouse's port and device_add failed.
+ */
+static void test_usb_buses(void)
+{
+	const char *bin = getenv("QREMAP_BIN") ? getenv("QREMAP_BIN") : QREMAP_BIN_DEFAULT;
+	struct fixture_opts o;
+	struct fixture *f = NULL;
+	struct qr_error err;
+	char profile[300], buf[512];
+	const char *dir;
+	json_t *inv;
+	FILE *fp;
+
+	if (!test_is_root())
+		SKIP("needs root (network namespaces, taps)");
+	fixture_opts_init(&o);
+	dir = test_tmpdir("inspect");
+	o.dir = dir;
+	o.args[o.n_args++] = "-device";
+	o.args[o.n_args++] = "qemu-xhci,id=xhci2,p2=4,p3=4";
+	o.args[o.n_args++] = "-device";
+	o.args[o.n_args++] = "usb-tablet,id=tab2,bus=xhci2.0";
+	o.args[o.n_args++] = "-device";
+	o.args[o.n_args++] = "usb-kbd,bus=xhci2.0";
+	o.args[o.n_args++] = "-device";
+	o.args[o.n_args++] = "usb-mouse,bus=qemu_usb.0";
+	if (fixture_start(&o, &f, &err) < 0) {
+		fprintf(stderr, "fixture: %s\n", err.msg);
+		CHECK(!"fixture started");
+		test_rmtree(dir);
+		return;
+	}
+	inv = inspect(f, NULL);
+	if (inv) {
+		used_ports(inv, "qemu_usb", buf, sizeof(buf));
+		CHECK_STR(buf, "1:qemu_spice-usb1 2:qemu_spice-usb2 3:qemu_spice-usb3 4:-");
+		used_ports(inv, "xhci2", buf, sizeof(buf));
+		CHECK_STR(buf, "1:tab2 2:-");
+		json_decref(inv);
+	} else {
+		CHECK(!"inspect output");
+	}
+
+	/* remap reads fewer buses than inspect: its plan must see the same */
+	snprintf(profile, sizeof(profile), "%s/usb.yaml", dir);
+	fp = fopen(profile, "w");
+	REQUIRE(fp);
+	fputs("qremap_profile: 1\nname: usb-buses\nnics:\n"
+	      "  - {match: \"*\", to: usb-net, xhci: qemu_usb, mac_rewritten: warn}\n",
+	      fp);
+	REQUIRE(fclose(fp) == 0);
+	{
+		const char *argv[] = {bin,     "remap", "--dry-run",    "--json", "--profile",
+		                      profile, "--qmp", f->qremap_sock, NULL};
+		const json_t *st;
+		char *out = NULL, *errs = NULL;
+		json_t *j = NULL;
+		bool found = false;
+		size_t i;
+
+		CHECK_INT(test_run_capture(argv, &out, &errs), 0);
+		j = out ? json_loads(out, 0, NULL) : NULL;
+		CHECK(j != NULL);
+		json_array_foreach(json_object_get(j, "steps"), i, st)
+		{
+			const json_t *a = json_object_get(json_object_get(st, "qmp"), "arguments");
+
+			if (!json_is_string(json_object_get(a, "port")))
+				continue;
+			found = true;
+			CHECK_STR(json_string_value(json_object_get(a, "bus")), "qemu_usb.0");
+			CHECK_STR(json_string_value(json_object_get(a, "port")), "5");
+		}
+		CHECK(found);
+		json_decref(j);
+		free(out);
+		free(errs);
+	}
+	fixture_destroy(f);
+	test_rmtree(dir);
+}
+
 TEST_MAIN(test_1vcpu_1nic, test_2vcpu_2nic, test_8vcpu_1nic, test_8vcpu_2nic_qcow2,
-          test_no_host_and_running)
+          test_no_host_and_running, test_usb_buses)
