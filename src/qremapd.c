@@ -449,8 +449,12 @@ static void log_boot_order(struct qmp_client *c, const struct session *s, const 
  *
  * Loads the VM's profile and checks that the pidfd is still the VM's, then
  * runs remap_vm(); the report is saved for "qremap incus status".
+ *
+ * Return: true if the status line was posted already (a remap done: the
+ * scriptlet gets it before the boot order is read for the log, which
+ * Incus's pre-start stage need not wait for), false if the caller posts it
  */
-static void run_remap(struct qmp_client *c, struct session *s, char *line, size_t len)
+static bool run_remap(struct qmp_client *c, struct session *s, char *line, size_t len)
 {
 	bool from_incus;
 	const char *pname = profile_for(s, &from_incus);
@@ -470,22 +474,22 @@ static void run_remap(struct qmp_client *c, struct session *s, char *line, size_
 		         HANDSHAKE_FAILED "no profile for VM %.150s (qremap incus enable, qremapd "
 		                          "--profile-for, or --default-profile)",
 		         s->label + 3);
-		return;
+		return false;
 	}
 	if (load_profile(s, pname, from_incus, &prof, &err) < 0) {
 		snprintf(line, len, HANDSHAKE_FAILED "%.500s", err.msg);
-		return;
+		return false;
 	}
 	/* the pidfd still this VM's, right before anything touches its taps */
 	if (cfg.incus[0] ? peer_recheck_incus(run_dirfd, &s->proc, &s->id, &err) < 0
 	                 : !proc_alive(&s->proc) && qr_err_sys(&err, ESRCH, "QEMU has exited")) {
 		snprintf(line, len, HANDSHAKE_FAILED "%.500s", err.msg);
-		return;
+		return false;
 	}
 	if (remap_vm(c, &prof, &opts, &res, &err) < 0) {
 		snprintf(line, len, HANDSHAKE_FAILED "%s: %.500s", remap_vm_stage_str(res.stage),
 		         err.msg);
-		return;
+		return false;
 	}
 	j = remap_report_to_json(rep, plan);
 	json_object_set_new(j, "vm", json_string(s->id.name));
@@ -495,10 +499,12 @@ static void run_remap(struct qmp_client *c, struct session *s, char *line, size_
 	json_decref(j);
 	switch (rep->outcome) {
 	case REMAP_DONE:
-		log_boot_order(c, s, plan);
 		snprintf(line, len, HANDSHAKE_DONE " (%zu NICs, %zu disks, %.1f ms)", plan->n_nics,
 		         plan->n_disks, rep->total_ms);
-		break;
+		report_status(c, s, line);
+		log_info("%s: %s", s->label, line);
+		log_boot_order(c, s, plan);
+		return true;
 	case REMAP_NOTHING:
 		snprintf(line, len, HANDSHAKE_NOTHING);
 		break;
@@ -524,6 +530,7 @@ static void run_remap(struct qmp_client *c, struct session *s, char *line, size_
 		snprintf(line, len, HANDSHAKE_FAILED "%s: %.400s", remap_outcome_str(rep->outcome),
 		         rep->error.msg);
 	}
+	return false;
 }
 
 /* Set up the status ringbuf; it may exist already if QEMU reconnected. */
@@ -642,6 +649,7 @@ static void *session_main(void *arg)
 
 	for (;;) {
 		json_t *ev = NULL;
+		bool posted;
 
 		if (qmp_wait_event(c, "RESET", NULL, NULL, IDLE_WAIT_MS, &ev, &err) < 0) {
 			if (err.kind == QR_ERR_TIMEOUT)
@@ -654,13 +662,15 @@ static void *session_main(void *arg)
 		busy_add(1);
 		log_info("%s: pre-start signal, remapping", s->label);
 		qmp_set_event_filter(c, NULL); /* the remap waits for DEVICE_DELETED */
-		run_remap(c, s, line, sizeof(line));
+		posted = run_remap(c, s, line, sizeof(line));
 		qmp_set_event_filter(c, only_reset);
 		/* resets the remap itself sent are not new signals */
 		while ((ev = qmp_take_event(c, "RESET", NULL, NULL)))
 			json_decref(ev);
-		report_status(c, s, line);
-		log_info("%s: %s", s->label, line);
+		if (!posted) {
+			report_status(c, s, line);
+			log_info("%s: %s", s->label, line);
+		}
 		remapped = true;
 		busy_add(-1);
 	}
