@@ -68,18 +68,16 @@ static bool in_list(const char *s, const char *const *list, size_t n)
 
 /* Devices */
 
-/* Whether @d is a USB controller qremap knows (an anonymous one is not: no
- * bus name anything could refer to)
- */
+/* Whether @d is a USB controller qremap knows */
 static bool is_usb_ctrl(const struct qq_qdev *d)
 {
-	return !d->anon && IN_LIST(d->type, usb_xhci_types);
+	return IN_LIST(d->type, usb_xhci_types);
 }
 
 static const struct qq_qdev *find_qdev(const struct qdev_list *l, const char *id)
 {
 	for (size_t i = 0; i < l->n; i++)
-		if (!l->e[i].anon && !strcmp(l->e[i].id, id))
+		if (!strcmp(l->e[i].id, id))
 			return &l->e[i];
 	return NULL;
 }
@@ -96,7 +94,7 @@ static const struct qq_qdev *usb_bus_rep(const struct qdev_list *l, unsigned nr)
 /**
  * read_bus() - the name of the bus device @d sits on
  * @l:		devices, with the second round's answers
- * @d:		one of them, not anonymous
+ * @d:		one of them
  * @bus:	result: the last component of its parent_bus link, "" if
  *		wanted_buses() did not ask for it
  * @size:	size of @bus
@@ -254,8 +252,6 @@ static int find_controllers(const struct qdev_list *devs, struct vm_inventory *i
 		char path[INV_PATH_MAX];
 		int *np;
 
-		if (d->anon)
-			continue; /* no id, no bus name anything could refer to */
 		if (!IN_LIST(d->type, usb_xhci_types) && !IN_LIST(d->type, sata_types) &&
 		    !IN_LIST(d->type, scsi_types))
 			continue;
@@ -268,7 +264,7 @@ static int find_controllers(const struct qdev_list *devs, struct vm_inventory *i
 		str_copy(ct->id, sizeof(ct->id), d->id);
 		str_copy(ct->driver, sizeof(ct->driver), d->type);
 		snprintf(ct->bus, sizeof(ct->bus), "%s.0", d->id);
-		qq_qdev_path(path, sizeof(path), d->id, false);
+		qq_qdev_path(path, sizeof(path), d->id);
 		if (is_usb_ctrl(d)) {
 			ct->kind = CTRL_USB;
 			q->ports[inv->n_ctrl - 1] = qq_add_qom_get(r2, path, "p2", err);
@@ -822,7 +818,7 @@ static int second_round(struct qmp_client *c, const char *acpi, struct qdev_list
 
 		if (devs->bus_q[i] < 0)
 			continue;
-		qq_qdev_path(path, sizeof(path), devs->e[i].id, false);
+		qq_qdev_path(path, sizeof(path), devs->e[i].id);
 		devs->bus_q[i] = qq_add_qom_get(r2, path, "parent_bus", err);
 		if (devs->bus_q[i] < 0)
 			return -1;
@@ -870,7 +866,7 @@ int inventory_collect(struct qmp_client *c, const struct inventory_opts *opts,
 
 	if (first_round(c, opts->complete, &r1, &q1, err) < 0 ||
 	    collect_machine(&r1, &q1, inv, acpi, sizeof(acpi), err) < 0 ||
-	    qq_qdevs(&r1, q1.peripheral, false, &devs.e, &devs.n, err) < 0 ||
+	    qq_qdevs(&r1, q1.peripheral, &devs.e, &devs.n, err) < 0 ||
 	    qq_text(&r1, q1.network, &network, err) < 0 || infonet_parse(network, &net, err) < 0 ||
 	    qq_blocks(&r1, q1.block, &blocks, &n_blocks, err) < 0)
 		goto out;

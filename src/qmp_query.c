@@ -296,10 +296,9 @@ int qq_text(const struct qq_batch *b, int i, const char **text, struct qr_error 
 }
 
 /**
- * qq_qdevs() - the user-created devices in a qom-list answer, appended to @list
+ * qq_qdevs() - the devices in a qom-list of /machine/peripheral, appended to @list
  * @b:		batch, run
- * @i:		index of a qom-list of /machine/peripheral or peripheral-anon
- * @anon:	which of the two it lists
+ * @i:		index of that qom-list
  * @list:	devices (realloc'd; the caller frees it)
  * @n:		their number
  * @err:	error object
@@ -309,7 +308,7 @@ int qq_text(const struct qq_batch *b, int i, const char **text, struct qr_error 
  *
  * Return: 0 on success, -1 on failure
  */
-int qq_qdevs(const struct qq_batch *b, int i, bool anon, struct qq_qdev **list, size_t *n,
+int qq_qdevs(const struct qq_batch *b, int i, struct qq_qdev **list, size_t *n,
              struct qr_error *err)
 {
 	json_t *arr = NULL, *item;
@@ -343,7 +342,6 @@ int qq_qdevs(const struct qq_batch *b, int i, bool anon, struct qq_qdev **list, 
 		memcpy(e->id, name, strlen(name) + 1);
 		memcpy(e->type, type + 6, tl - 7);
 		e->type[tl - 7] = '\0';
-		e->anon = anon;
 	}
 	return 0;
 }
@@ -375,15 +373,14 @@ int qq_has_child(const struct qq_batch *b, int i, const char *name, struct qr_er
 }
 
 /**
- * qq_qdev_path() - the QOM path of a user-created device
+ * qq_qdev_path() - the QOM path of a device created with an id
  * @buf:	result
  * @size:	its size
- * @id:		the device's id (or QOM name, if anonymous)
- * @anon:	created without an id
+ * @id:		the device's id
  */
-void qq_qdev_path(char *buf, size_t size, const char *id, bool anon)
+void qq_qdev_path(char *buf, size_t size, const char *id)
 {
-	snprintf(buf, size, "/machine/%s/%s", anon ? "peripheral-anon" : "peripheral", id);
+	snprintf(buf, size, "/machine/peripheral/%s", id);
 }
 
 /**

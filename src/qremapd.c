@@ -419,7 +419,7 @@ static void log_boot_order(struct qmp_client *c, const struct session *s, const 
 	for (size_t i = 0; i < plan->n_disks; i++) {
 		char path[INV_ID_MAX + 32];
 
-		qq_qdev_path(path, sizeof(path), plan->disks[i].placeholder, false);
+		qq_qdev_path(path, sizeof(path), plan->disks[i].placeholder);
 		if (qq_add_qom_get(&b, path, "bootindex", &err) < 0)
 			break;
 	}

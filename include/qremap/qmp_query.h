@@ -12,7 +12,7 @@
  * the BlockBackend, which for virtio-blk-pci is its inner
  * "/machine/peripheral/<id>/virtio-backend" and for usb-storage its inner
  * SCSI disk (hw/block/block.c, block/qapi.c); qom-list of
- * /machine/peripheral{,-anon} lists each user-created device as a
+ * /machine/peripheral lists each device created with an id as a
  * "child<TYPE>" property (qom/object.c).
  */
 #ifndef QREMAP_QMP_QUERY_H
@@ -33,7 +33,7 @@
 #define QQ_MAX_QUERIES 4096 /* in one struct qq_batch */
 /* What one answer may make us hold: the peer (QEMU, running as nobody) writes
  * the answers, and a short JSON entry costs a large struct here */
-#define QQ_MAX_QDEVS  4096 /* devices in qom-list /machine/peripheral{,-anon} */
+#define QQ_MAX_QDEVS  4096 /* devices in qom-list /machine/peripheral */
 #define QQ_MAX_BLOCKS 1024 /* BlockBackends in query-block */
 
 /**
@@ -67,21 +67,19 @@ int qq_array(const struct qq_batch *b, int i, json_t **arr, struct qr_error *err
 int qq_text(const struct qq_batch *b, int i, const char **text, struct qr_error *err);
 
 /**
- * struct qq_qdev - one user-created device, from qom-list /machine/peripheral{,-anon}
- * @id:		its id (or, for an anonymous one, its QOM name)
+ * struct qq_qdev - one device created with an id, from qom-list /machine/peripheral
+ * @id:		its id
  * @type:	its QOM type, e.g. "scsi-hd"
- * @anon:	created without an id
  */
 struct qq_qdev {
 	char id[QQ_ID_MAX];
 	char type[64];
-	bool anon;
 };
 
-int qq_qdevs(const struct qq_batch *b, int i, bool anon, struct qq_qdev **list, size_t *n,
+int qq_qdevs(const struct qq_batch *b, int i, struct qq_qdev **list, size_t *n,
              struct qr_error *err);
 int qq_has_child(const struct qq_batch *b, int i, const char *name, struct qr_error *err);
-void qq_qdev_path(char *buf, size_t size, const char *id, bool anon);
+void qq_qdev_path(char *buf, size_t size, const char *id);
 void qq_qdev_id(const char *qdev, char *id, size_t size);
 bool qq_qdev_is(const char *qdev, const char *id);
 

@@ -1449,7 +1449,7 @@ static void test_query_answers_bounded(void)
 	CHECK_CONTAINS(err.msg, "1025 block devices (at most 1024)");
 	free(steal_ptr(&bl));
 	n = 0;
-	CHECK_INT(qq_qdevs(&b, 2, false, &devs, &n, &err), -1);
+	CHECK_INT(qq_qdevs(&b, 2, &devs, &n, &err), -1);
 	CHECK_CONTAINS(err.msg, "more than 4096 devices");
 	CHECK_INT((int)n, QQ_MAX_QDEVS);
 	free(devs);
