@@ -123,8 +123,10 @@ static int read_bus(const struct qdev_list *l, const struct qq_qdev *d, char *bu
  * struct first_round - the queries that need no other answer, by index
  * @status:	query-status
  * @name:	query-name, or -1 (only a reader needs it)
- * @type:	/machine's type
- * @acpi:	/machine's acpi-device link
+ * @type:	/machine's type, or -1 (planning needs it only when @hotplug is
+ *		false: then the second round asks)
+ * @hotplug:	acpi-pci-hotplug-with-bridge-support of the ACPI device, asked
+ *		through /machine's "acpi-device" link (QOM paths follow links)
  * @peripheral:	qom-list /machine/peripheral
  * @network:	HMP "info network"
  * @block:	query-block
@@ -135,37 +137,39 @@ static int read_bus(const struct qdev_list *l, const struct qq_qdev *d, char *bu
  * for: nothing could name them in a command, so nothing here reads them.
  */
 struct first_round {
-	int status, name, type, acpi, peripheral, network, block, usb;
+	int status, name, type, hotplug, peripheral, network, block, usb;
 };
 
 /**
  * struct second_round - the queries that need the first round's answers
- * @hotplug:	the ACPI device's acpi-pci-hotplug-with-bridge-support, or -1
+ * @type:	/machine's type, if the first round did not ask and ACPI PCI
+ *		hotplug is off; else -1
  * @ports:	per controller, its qom-get of "p2" (and "p3" after it), or -1
  */
 struct second_round {
-	int hotplug;
+	int type;
 	int *ports;
 };
 
 /* Machine-level facts */
 
 /**
- * collect_machine() - run state, name and machine type
+ * collect_machine() - run state, name, machine type and ACPI PCI hotplug
  * @r1:		first round, run
  * @q:		its indices
  * @inv:	inventory being filled
- * @acpi:	result: the ACPI device's QOM path, "" if there is none
- * @size:	size of @acpi
+ * @acpi_off:	result: the ACPI device says ACPI PCI hotplug is off, so the
+ *		machine type decides (collect_hotplug())
  * @err:	error object
  *
  * Return: 0 on success, -1 on failure
  */
 static int collect_machine(const struct qq_batch *r1, const struct first_round *q,
-                           struct vm_inventory *inv, char *acpi, size_t size, struct qr_error *err)
+                           struct vm_inventory *inv, bool *acpi_off, struct qr_error *err)
 {
 	json_t *ret;
 	struct qr_error e2;
+	bool on;
 
 	if (qq_answer(r1, q->status, &ret, err) < 0)
 		return -1;
@@ -177,45 +181,48 @@ static int collect_machine(const struct qq_batch *r1, const struct first_round *
 		str_copy(inv->name, sizeof(inv->name),
 		         str_or(json_string_value(json_object_get(ret, "name")), ""));
 	}
-	if (qq_string(r1, q->type, inv->machine, sizeof(inv->machine), err) < 0)
+	if (q->type >= 0 && qq_string(r1, q->type, inv->machine, sizeof(inv->machine), err) < 0)
 		return -1;
 
 	/*
 	 * PC machines link their ACPI PM device (ICH9-LPC on q35, PIIX4_PM on
 	 * pc) as /machine's "acpi-device"; its acpi-pci-hotplug-with-bridge-
 	 * support property says whether ACPI or native PCIe hotplug handles
-	 * bridges and root ports (hw/i386/pc_q35.c, hw/acpi/ich9.c).
+	 * bridges and root ports (hw/i386/pc_q35.c, hw/acpi/ich9.c). No link
+	 * or no property: the mode is unknown.
 	 */
 	inv->hotplug = HOTPLUG_UNKNOWN;
-	if (qq_string(r1, q->acpi, acpi, size, &e2) < 0) {
-		log_debug("no ACPI device link: %s", e2.msg);
-		acpi[0] = '\0';
-	}
+	*acpi_off = false;
+	if (qq_bool(r1, q->hotplug, &on, &e2) < 0)
+		log_debug("no ACPI PCI hotplug property: %s", e2.msg);
+	else if (on)
+		inv->hotplug = HOTPLUG_ACPI;
+	else
+		*acpi_off = true;
 	return 0;
 }
 
 /**
- * collect_hotplug() - the PCI hotplug mode, from the ACPI device's property
+ * collect_hotplug() - with ACPI PCI hotplug off, the mode the machine type gives
  * @r2:		second round, run
  * @q:		its indices
- * @inv:	inventory being filled
+ * @inv:	inventory being filled: its machine type, if the second round
+ *		asked for it
+ * @acpi_off:	what collect_machine() found
+ * @err:	error object
+ *
+ * q35 then uses native PCIe hotplug; on pc it stays unknown.
+ *
+ * Return: 0 on success, -1 on failure
  */
-static void collect_hotplug(const struct qq_batch *r2, const struct second_round *q,
-                            struct vm_inventory *inv)
+static int collect_hotplug(const struct qq_batch *r2, const struct second_round *q,
+                           struct vm_inventory *inv, bool acpi_off, struct qr_error *err)
 {
-	struct qr_error e2;
-	bool acpi;
-
-	if (q->hotplug < 0)
-		return;
-	if (qq_bool(r2, q->hotplug, &acpi, &e2) < 0) {
-		log_debug("no ACPI PCI hotplug property: %s", e2.msg);
-		return;
-	}
-	if (acpi)
-		inv->hotplug = HOTPLUG_ACPI;
-	else if (strstr(inv->machine, "q35"))
+	if (q->type >= 0 && qq_string(r2, q->type, inv->machine, sizeof(inv->machine), err) < 0)
+		return -1;
+	if (acpi_off && strstr(inv->machine, "q35"))
 		inv->hotplug = HOTPLUG_NATIVE;
+	return 0;
 }
 
 /* Controllers */
@@ -688,11 +695,12 @@ static int collect_disks(const struct qq_block *blocks, size_t n, const struct q
 static int first_round(struct qmp_client *c, bool complete, struct qq_batch *r1,
                        struct first_round *q, struct qr_error *err)
 {
-	q->name = -1;
+	q->name = q->type = -1;
 	if ((q->status = qq_add(r1, err, "query-status", NULL)) < 0 ||
 	    (complete && (q->name = qq_add(r1, err, "query-name", NULL)) < 0) ||
-	    (q->type = qq_add_qom_get(r1, "/machine", "type", err)) < 0 ||
-	    (q->acpi = qq_add_qom_get(r1, "/machine", "acpi-device", err)) < 0 ||
+	    (complete && (q->type = qq_add_qom_get(r1, "/machine", "type", err)) < 0) ||
+	    (q->hotplug = qq_add_qom_get(r1, "/machine/acpi-device",
+	                                 "acpi-pci-hotplug-with-bridge-support", err)) < 0 ||
 	    (q->peripheral = qq_add_qom_list(r1, "/machine/peripheral", err)) < 0 ||
 	    (q->network = qq_add_hmp(r1, "info network", err)) < 0 ||
 	    (q->block = qq_add(r1, err, "query-block", NULL)) < 0 ||
@@ -793,7 +801,7 @@ static int wanted_buses(struct qdev_list *devs, const struct infonet *net,
 /**
  * second_round() - the queries that need the first round's answers, sent together
  * @c:		QMP client
- * @acpi:	the ACPI device's path, "" if none
+ * @need_type:	ask for /machine's type (collect_hotplug() reads it)
  * @devs:	user-created devices, with wanted_buses() done: each wanted
  *		one's @devs->bus_q becomes its query's index
  * @inv:	inventory being filled: gets the controllers
@@ -803,13 +811,12 @@ static int wanted_buses(struct qdev_list *devs, const struct infonet *net,
  *
  * Return: 0 on success, -1 on failure
  */
-static int second_round(struct qmp_client *c, const char *acpi, struct qdev_list *devs,
+static int second_round(struct qmp_client *c, bool need_type, struct qdev_list *devs,
                         struct vm_inventory *inv, struct qq_batch *r2, struct second_round *q,
                         struct qr_error *err)
 {
-	q->hotplug = -1;
-	if (acpi[0] && (q->hotplug = qq_add_qom_get(
-	                        r2, acpi, "acpi-pci-hotplug-with-bridge-support", err)) < 0)
+	q->type = -1;
+	if (need_type && (q->type = qq_add_qom_get(r2, "/machine", "type", err)) < 0)
 		return -1;
 	if (find_controllers(devs, inv, r2, q, err) < 0)
 		return -1;
@@ -836,7 +843,9 @@ static int second_round(struct qmp_client *c, const char *acpi, struct qdev_list
  *
  * Changes nothing in QEMU. Two round trips: the queries that need nothing
  * else go together, then those that need their answers (which device is a
- * controller, where the ACPI device is). Host tap details are best effort:
+ * controller, which buses are needed). Each query costs QEMU about 1 ms of
+ * CPU (docs/performance.md), so a remap asks only what planning reads;
+ * @opts->complete asks the rest too. Host tap details are best effort:
  * when they can't be had, @inv->tap_note says why and per-queue reasons
  * are recorded.
  *
@@ -850,12 +859,12 @@ int inventory_collect(struct qmp_client *c, const struct inventory_opts *opts,
 	_cleanup_qq_batch_ struct qq_batch r2 = {0};
 	_cleanup_free_ struct qq_block *blocks = NULL;
 	struct first_round q1;
-	struct second_round q2 = {.hotplug = -1};
+	struct second_round q2 = {.type = -1};
 	struct qdev_list devs = {0};
 	struct infonet net = {0};
-	char acpi[INV_PATH_MAX];
 	const char *network, *usb = NULL;
 	size_t n_blocks = 0;
+	bool acpi_off;
 	int r = -1;
 
 	if (!opts)
@@ -865,7 +874,7 @@ int inventory_collect(struct qmp_client *c, const struct inventory_opts *opts,
 	inv->pid = opts->proc ? opts->proc->pid : opts->pid > 0 ? opts->pid : qmp_peer_pid(c);
 
 	if (first_round(c, opts->complete, &r1, &q1, err) < 0 ||
-	    collect_machine(&r1, &q1, inv, acpi, sizeof(acpi), err) < 0 ||
+	    collect_machine(&r1, &q1, inv, &acpi_off, err) < 0 ||
 	    qq_qdevs(&r1, q1.peripheral, &devs.e, &devs.n, err) < 0 ||
 	    qq_text(&r1, q1.network, &network, err) < 0 || infonet_parse(network, &net, err) < 0 ||
 	    qq_blocks(&r1, q1.block, &blocks, &n_blocks, err) < 0)
@@ -874,10 +883,9 @@ int inventory_collect(struct qmp_client *c, const struct inventory_opts *opts,
 		if (is_usb_ctrl(&devs.e[i]) && qq_text(&r1, q1.usb, &usb, err) < 0)
 			goto out;
 	if (wanted_buses(&devs, &net, blocks, n_blocks, usb, opts->complete, err) < 0 ||
-	    second_round(c, acpi, &devs, inv, &r2, &q2, err) < 0)
-		goto out;
-	collect_hotplug(&r2, &q2, inv);
-	if (collect_usb_sizes(&r2, &q2, inv, err) < 0 ||
+	    second_round(c, acpi_off && q1.type < 0, &devs, inv, &r2, &q2, err) < 0 ||
+	    collect_hotplug(&r2, &q2, inv, acpi_off, err) < 0 ||
+	    collect_usb_sizes(&r2, &q2, inv, err) < 0 ||
 	    collect_usb_ports(usb, &devs, inv, err) < 0 ||
 	    collect_nics(&net, &devs, opts, inv, err) < 0 ||
 	    collect_disks(blocks, n_blocks, &devs, inv, err) < 0)

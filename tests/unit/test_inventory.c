@@ -65,22 +65,28 @@ static int collect(const struct fq_script *sc, struct vm_inventory *inv, struct 
 /**
  * first_round() - the script up to the first round's answers
  * @sc:		script to start (fq_script_start(): the handshake first)
+ * @hotplug:	the ACPI device's acpi-pci-hotplug-with-bridge-support (JSON),
+ *		NULL for a VM without one (the query fails)
  * @peripheral:	qom-list /machine/peripheral's answer (JSON)
  * @usb:	"info usb"'s answer (a JSON string)
  *
- * A q35 VM without an ACPI device link (no hotplug query follows), no NIC,
- * no disk.
+ * A VM with no NIC and no disk.
  */
-static void first_round(struct fq_script *sc, const char *peripheral, const char *usb)
+static void first_round(struct fq_script *sc, const char *hotplug, const char *peripheral,
+                        const char *usb)
 {
+	const struct fq_step acpi = FQ_EXPECT_ARGS(
+	        "qom-get", "{\"path\": \"/machine/acpi-device\","
+	                   " \"property\": \"acpi-pci-hotplug-with-bridge-support\"}");
+	const struct fq_step answer =
+	        hotplug ? (struct fq_step)FQ_RETURN(hotplug)
+	                : (struct fq_step)FQ_ERROR("DeviceNotFound",
+	                                           "Device '/machine/acpi-device' not found");
 	const struct fq_step steps[] = {
 	        FQ_EXPECT("query-status"),
 	        FQ_RETURN("{\"status\": \"prelaunch\", \"running\": false}"),
-	        FQ_EXPECT_ARGS("qom-get", "{\"path\": \"/machine\", \"property\": \"type\"}"),
-	        FQ_RETURN("\"pc-q35-10.0-machine\""),
-	        FQ_EXPECT_ARGS("qom-get",
-	                       "{\"path\": \"/machine\", \"property\": \"acpi-device\"}"),
-	        FQ_ERROR("GenericError", "Property 'pc-q35-10.0-machine.acpi-device' not found"),
+	        acpi,
+	        answer,
 	        FQ_EXPECT_ARGS("qom-list", "{\"path\": \"/machine/peripheral\"}"),
 	        FQ_RETURN(peripheral),
 	        FQ_EXPECT_ARGS("human-monitor-command", "{\"command-line\": \"info network\"}"),
@@ -139,7 +145,7 @@ static void test_one_query_per_usb_bus(void)
 	struct qr_error err = {0};
 	const struct inv_controller *x;
 
-	first_round(&sc, peripheral, usb);
+	first_round(&sc, NULL, peripheral, usb);
 	xhci_ports(&sc);
 	fq_script_push_list(&sc, tail, ARRAY_SIZE(tail));
 	fq_script_end(&sc, false);
@@ -186,7 +192,7 @@ static void test_many_usb_buses(void)
 	snprintf(peripheral + lp, sizeof(peripheral) - lp, "]");
 	snprintf(usb + lu, sizeof(usb) - lu, "\"");
 
-	first_round(&sc, peripheral, usb);
+	first_round(&sc, NULL, peripheral, usb);
 	xhci_ports(&sc);
 	for (unsigned i = 0; i < MANY_BUSES; i++) {
 		snprintf(args[i], sizeof(args[i]),
@@ -230,7 +236,7 @@ static void test_bad_usb_lines(void)
 		struct vm_inventory inv;
 		struct qr_error err = {0};
 
-		first_round(&sc, peripheral, cases[i].usb);
+		first_round(&sc, NULL, peripheral, cases[i].usb);
 		fq_script_end(&sc, false);
 		CHECK_INT(collect(&sc, &inv, &err), -1);
 		CHECK_CONTAINS(err.msg, cases[i].want);
@@ -239,4 +245,42 @@ static void test_bad_usb_lines(void)
 	}
 }
 
-TEST_MAIN(test_one_query_per_usb_bus, test_many_usb_buses, test_bad_usb_lines)
+/*
+ * The PCI hotplug mode: one query in the first round, through /machine's
+ * acpi-device link; the machine type only when ACPI hotplug is off (q35
+ * then hotplugs natively, pc stays unknown); no ACPI device: unknown.
+ */
+static void test_hotplug_mode(void)
+{
+	static const struct {
+		const char *hotplug, *machine;
+		enum hotplug_mode want;
+	} cases[] = {
+	        {"true", NULL, HOTPLUG_ACPI},
+	        {"false", "pc-q35-10.0-machine", HOTPLUG_NATIVE},
+	        {"false", "pc-i440fx-10.0-machine", HOTPLUG_UNKNOWN},
+	        {NULL, NULL, HOTPLUG_UNKNOWN},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		static const char ask_type[] = "{\"path\": \"/machine\", \"property\": \"type\"}";
+		char type[64];
+		struct fq_script sc;
+		struct vm_inventory inv;
+		struct qr_error err = {0};
+
+		first_round(&sc, cases[i].hotplug, "[]", "\"\"");
+		if (cases[i].machine) {
+			snprintf(type, sizeof(type), "\"%s\"", cases[i].machine);
+			fq_script_push(&sc, (struct fq_step)FQ_EXPECT_ARGS("qom-get", ask_type));
+			fq_script_push(&sc, (struct fq_step)FQ_RETURN(type));
+		}
+		fq_script_end(&sc, false);
+		CHECK_INT(collect(&sc, &inv, &err), 0);
+		CHECK_STR(hotplug_mode_str(inv.hotplug), hotplug_mode_str(cases[i].want));
+		CHECK_STR(inv.machine, cases[i].machine ? cases[i].machine : "");
+		inventory_free(&inv);
+	}
+}
+
+TEST_MAIN(test_one_query_per_usb_bus, test_many_usb_buses, test_bad_usb_lines, test_hotplug_mode)
