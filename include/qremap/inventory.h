@@ -231,10 +231,11 @@ struct vm_inventory {
  *		to open one from @pid or SO_PEERCRED
  * @no_host:	don't look at host taps (no /proc, no pidfd)
  * @complete:	also ask what only a reader needs (qremap inspect): the VM's
- *		name and the bus of every NIC and disk. Planning needs only
- *		the buses of IDE disks (AHCI ports) and of one device per USB
- *		bus, and each question is one more command QEMU runs
- *		(docs/performance.md)
+ *		name, its machine type (planning reads it only when ACPI PCI
+ *		hotplug is off) and the bus of every NIC and disk. Planning
+ *		needs only the buses of IDE disks (AHCI ports) and of one
+ *		device per USB bus, and each question is one more command
+ *		QEMU runs (docs/performance.md)
  */
 struct inventory_opts {
 	pid_t pid;
