@@ -317,7 +317,7 @@ static const char *profile_for(const struct session *s, bool *from_incus)
 	return cfg.def_profile;
 }
 
-/* Tell the scriptlet: one line in the status ringbuf, valid UTF-8. */
+/* Tell the scriptlet, one line in the status ringbuf (valid UTF-8), and the log */
 static void report_status(struct qmp_client *c, const struct session *s, const char *line)
 {
 	struct qr_error err = {0};
@@ -332,6 +332,7 @@ static void report_status(struct qmp_client *c, const struct session *s, const c
 	if (qmp_executef(c, NULL, &err, "ringbuf-write", "{s:s, s:s, s:s}", "device",
 	                 HANDSHAKE_CHARDEV, "data", buf, "format", "utf8") < 0)
 		log_error("%s: could not post the result: %s", s->label, err.msg);
+	log_info("%s: %s", s->label, line);
 }
 
 /*
@@ -502,7 +503,6 @@ static bool run_remap(struct qmp_client *c, struct session *s, char *line, size_
 		snprintf(line, len, HANDSHAKE_DONE " (%zu NICs, %zu disks, %.1f ms)", plan->n_nics,
 		         plan->n_disks, rep->total_ms);
 		report_status(c, s, line);
-		log_info("%s: %s", s->label, line);
 		log_boot_order(c, s, plan);
 		return true;
 	case REMAP_NOTHING:
@@ -667,10 +667,8 @@ static void *session_main(void *arg)
 		/* resets the remap itself sent are not new signals */
 		while ((ev = qmp_take_event(c, "RESET", NULL, NULL)))
 			json_decref(ev);
-		if (!posted) {
+		if (!posted)
 			report_status(c, s, line);
-			log_info("%s: %s", s->label, line);
-		}
 		remapped = true;
 		busy_add(-1);
 	}
