@@ -710,14 +710,12 @@ static int first_round(struct qmp_client *c, bool complete, struct qq_batch *r1,
 }
 
 /**
- * want_bus() - note that device @id's bus is needed, if it is a named device
+ * want_bus() - note that device @d's bus is needed
  * @devs:	user-created devices
- * @id:		a device id from "info network", query-block or "info usb"
+ * @d:		one of them, or NULL (a device without an id: nothing to ask)
  */
-static void want_bus(struct qdev_list *devs, const char *id)
+static void want_bus(struct qdev_list *devs, const struct qq_qdev *d)
 {
-	const struct qq_qdev *d = find_qdev(devs, id);
-
 	if (d)
 		devs->bus_q[d - devs->e] = 0;
 }
@@ -738,7 +736,7 @@ static void want_usb_bus(struct qdev_list *devs, const struct inv_usb_port *u)
 
 	if (!d || usb_bus_rep(devs, u->bus_nr))
 		return;
-	devs->bus_q[d - devs->e] = 0;
+	want_bus(devs, d);
 	if (devs->n_usb_reps < USB_BUS_REPS)
 		devs->usb_reps[devs->n_usb_reps++] =
 		        (struct usb_bus_rep){u->bus_nr, (size_t)(d - devs->e)};
@@ -786,12 +784,12 @@ static int wanted_buses(struct qdev_list *devs, const struct infonet *net,
 		devs->bus_q[i] = -1;
 	for (size_t i = 0; complete && i < net->n; i++)
 		if (net->entries[i].has_client && !strcmp(net->entries[i].client.type, "nic"))
-			want_bus(devs, net->entries[i].client.name);
+			want_bus(devs, find_qdev(devs, net->entries[i].client.name));
 	for (size_t i = 0; i < n_blocks; i++) {
 		const struct qq_qdev *d = blocks[i].id[0] ? find_qdev(devs, blocks[i].id) : NULL;
 
 		if (d && (complete || on_ide_bus(d->type)))
-			devs->bus_q[d - devs->e] = 0;
+			want_bus(devs, d);
 	}
 	while (usb && (r = usb_line_next(&usb, &u, err)) > 0)
 		want_usb_bus(devs, &u);
